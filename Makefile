@@ -1,0 +1,148 @@
+# ebpftrace: BPF objects -> skeletons -> one binary.
+#
+#   make              build build/ebpftrace
+#   make SAN=1        the same with ASan+UBSan, into build/asan/ (used by the tests)
+#   make test         lint, unit tests, integration tests (root), VM tests, each also under ASan+UBSan
+#   make deps         install build and test dependencies (Debian 12 / Ubuntu; needs root)
+#   make install      PREFIX=/usr/local DESTDIR=
+#
+# build/vmlinux.h is generated from the running kernel's BTF. On a machine without
+# /sys/kernel/btf/vmlinux, point VMLINUX_BTF at any file with kernel BTF (a vmlinux image, or
+# /sys/kernel/btf/vmlinux copied from another machine): make VMLINUX_BTF=/path/to/vmlinux
+
+VERSION		:= 0.1.0
+LIBBPF_MIN	:= 1.4.0
+BPFTOOL_MIN	:= 7.5.0
+
+PREFIX		?= /usr/local
+DESTDIR		?=
+CC		?= gcc
+CLANG		?= clang
+BPFTOOL		?= bpftool
+VMLINUX_BTF	?= /sys/kernel/btf/vmlinux
+
+GEN		:= build
+ifeq ($(SAN),1)
+BUILD		:= build/asan
+SANFLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD		:= build
+SANFLAGS	:=
+endif
+
+ARCH		:= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc/;s/s390x/s390/')
+
+BPF_SRCS	:= $(wildcard bpf/*.bpf.c)
+SKELS		:= $(BPF_SRCS:bpf/%.bpf.c=$(GEN)/%.skel.h)
+COMMON_SRCS	:= $(wildcard common/*.c)
+CMD_SRCS	:= $(wildcard cmd/*.c)
+COMMON_OBJS	:= $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
+CMD_OBJS	:= $(CMD_SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS	:= $(wildcard tests/unit/*.c)
+UNIT_OBJS	:= $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o)
+HELPER_SRCS	:= $(wildcard tests/helpers/*.c)
+HELPERS		:= $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
+
+LIBBPF_LIBDIR	:= $(shell pkg-config --variable=libdir libbpf 2>/dev/null)
+ifneq ($(wildcard $(LIBBPF_LIBDIR)/libbpf.a),)
+LIBBPF_LIBS	:= -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz
+FEATURES	:= libbpf-static
+else
+LIBBPF_LIBS	:= -lbpf -lelf -lz
+FEATURES	:= libbpf-shared
+endif
+
+CFLAGS		?= -O2 -g
+ALL_CFLAGS	:= -std=gnu11 $(CFLAGS) -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
+		   -I$(GEN) -Icommon -Ibpf -Icmd \
+		   -DEBPFTRACE_VERSION='"$(VERSION)"' -DEBPFTRACE_FEATURES='"$(FEATURES)"' $(SANFLAGS)
+LDFLAGS		+= $(SANFLAGS)
+BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(GEN) -Ibpf -MMD -MP
+
+.PHONY: all unit helpers test test-vm lint format install clean deps check-versions
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BUILD)/ebpftrace
+
+$(BUILD)/ebpftrace: $(CMD_OBJS) $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBBPF_LIBS) -lm
+
+# Skeletons exist before the first compile; afterwards the .d files track which object uses which.
+$(BUILD)/obj/%.o: %.c | $(SKELS) $(GEN)/versions.ok
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(GEN)/vmlinux.h: | $(GEN)/versions.ok
+	@test -r $(VMLINUX_BTF) || { echo "error: $(VMLINUX_BTF) not found: build with VMLINUX_BTF=<file with kernel BTF>" >&2; exit 1; }
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+
+$(GEN)/%.bpf.o: bpf/%.bpf.c $(GEN)/vmlinux.h
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(GEN)/%.skel.h: $(GEN)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+# Fail early, with a message that says what to do, when libbpf or bpftool are too old.
+$(GEN)/versions.ok:
+	@mkdir -p $(@D)
+	@v=$$(pkg-config --modversion libbpf 2>/dev/null) || { echo "error: libbpf development files not found (run: sudo make deps)" >&2; exit 1; }; \
+	 pkg-config --atleast-version=$(LIBBPF_MIN) libbpf || { echo "error: libbpf $$v is older than $(LIBBPF_MIN) (run: sudo make deps)" >&2; exit 1; }
+	@v=$$($(BPFTOOL) version 2>/dev/null | sed -n '1s/.* v\([0-9.]*\).*/\1/p'); \
+	 [ -n "$$v" ] || { echo "error: bpftool not found (run: sudo make deps)" >&2; exit 1; }; \
+	 [ "$$(printf '%s\n%s\n' $(BPFTOOL_MIN) $$v | sort -V | head -1)" = $(BPFTOOL_MIN) ] || \
+	 { echo "error: bpftool $$v is older than $(BPFTOOL_MIN) (run: sudo make deps)" >&2; exit 1; }
+	@touch $@
+
+unit: $(BUILD)/unit-tests helpers
+
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(filter-out $(BUILD)/obj/common/main.o,$(COMMON_OBJS))
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBBPF_LIBS) -lm
+
+helpers: $(HELPERS)
+
+# Test fixtures: small programs the integration tests run; -O0 -g so their frames and lines are exact.
+$(BUILD)/helpers/%: tests/helpers/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O0 -g -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lpthread
+
+test:
+	tests/run
+
+lint:
+	clang-format --dry-run -Werror $(wildcard cmd/*.[ch] common/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/helpers/*.c)
+
+format:
+	clang-format -i $(wildcard cmd/*.[ch] common/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/helpers/*.c)
+
+install: $(BUILD)/ebpftrace
+	install -D -m 0755 $(BUILD)/ebpftrace $(DESTDIR)$(PREFIX)/sbin/ebpftrace
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -D -m 0644 completions/ebpftrace.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/ebpftrace
+
+clean:
+	rm -rf build/ebpftrace build/asan build/obj build/helpers build/unit-tests build/*.o build/*.d \
+		build/*.skel.h build/vmlinux.h build/versions.ok
+
+# Debian 12 has libbpf 1.1 and bpftool 7.1 in main: take both from bookworm-backports.
+DEPS_PKGS := clang llvm make gcc pkg-config libelf-dev zlib1g-dev libdw-dev python3 \
+	     clang-format iproute2 qemu-system-x86 busybox-static cpio kmod bpftrace
+deps:
+	@. /etc/os-release; \
+	 if [ "$$VERSION_CODENAME" = bookworm ] && ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then \
+		echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/bookworm-backports.list; \
+	 fi; \
+	 bp=; [ "$$VERSION_CODENAME" = bookworm ] && bp="-t bookworm-backports"; \
+	 if ! dpkg-query -W -f='$${Status}\n' $(DEPS_PKGS) libbpf-dev bpftool 2>/dev/null | grep -qv 'install ok installed' && \
+	    [ $$(dpkg-query -W -f='$${Status}\n' $(DEPS_PKGS) libbpf-dev bpftool 2>/dev/null | wc -l) -eq $(words $(DEPS_PKGS) libbpf-dev bpftool) ] && \
+	    pkg-config --atleast-version=$(LIBBPF_MIN) libbpf; then \
+		echo "deps: all installed"; exit 0; \
+	 fi; \
+	 export DEBIAN_FRONTEND=noninteractive; \
+	 apt-get update -qq && \
+	 apt-get install -y -qq $$bp libbpf-dev bpftool libelf-dev libdw-dev && \
+	 apt-get install -y -qq $(filter-out libelf-dev libdw-dev,$(DEPS_PKGS))
+
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/tests/*/*.d $(GEN)/*.bpf.d)

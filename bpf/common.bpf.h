@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What every BPF program of ours shares: the ring buffer ("events"), the count of events lost
+ * when it was full ("lost_events"), and the common filters. User space (common/events.c,
+ * common/filter.c) finds these maps by name.
+ */
+#ifndef EBPFTRACE_COMMON_BPF_H
+#define EBPFTRACE_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "common.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile struct common_cfg common_cfg = { .filter = { .uid = FILTER_UID_ANY } };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20); /* resized from user space before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_filter SEC(".maps");
+
+static __always_inline void count_lost_event(void)
+{
+	__u32 zero = 0;
+	__u64 *lost = bpf_map_lookup_elem(&lost_events, &zero);
+
+	if (lost)
+		*lost += 1;
+}
+
+/*
+ * Waking the consumer for every event costs far more than the event itself; it polls on a short
+ * timer, so wake it only when the buffer is filling up.
+ */
+static __always_inline __u64 wakeup_flag(void)
+{
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= common_cfg.wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+/* Reserve a fixed-size record; a NULL return has already been counted as lost. */
+#define event_reserve(type)                                                                        \
+	({                                                                                         \
+		type *__e = bpf_ringbuf_reserve(&events, sizeof(type), 0);                         \
+		if (!__e)                                                                          \
+			count_lost_event();                                                        \
+		__e;                                                                               \
+	})
+
+static __always_inline void event_submit(void *event)
+{
+	bpf_ringbuf_submit(event, wakeup_flag());
+}
+
+/* Copy a variable-length record (size bounded by the caller) into the ring buffer. */
+static __always_inline void event_output(void *data, __u64 size)
+{
+	if (bpf_ringbuf_output(&events, data, size, wakeup_flag()))
+		count_lost_event();
+}
+
+static __always_inline bool comm_matches(const char *comm)
+{
+	const volatile struct filter_cfg *f = &common_cfg.filter;
+	__u32 n = f->comm_len;
+
+	for (int start = 0; start + n <= TASK_COMM_LEN; start++) {
+		bool hit = true;
+
+		for (int i = 0; i < TASK_COMM_LEN && i < n; i++) {
+			if (comm[start + i] != f->comm[i]) {
+				hit = false;
+				break;
+			}
+		}
+		if (hit)
+			return true;
+	}
+	return false;
+}
+
+/* The common filters on who the current task is: -p, -t, -u, -c. */
+static __always_inline bool filter_current_ids(void)
+{
+	const volatile struct filter_cfg *f = &common_cfg.filter;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (f->pid && (pid_tgid >> 32) != f->pid)
+		return false;
+	if (f->tid && (__u32)pid_tgid != f->tid)
+		return false;
+	if (f->uid != FILTER_UID_ANY && (__u32)bpf_get_current_uid_gid() != f->uid)
+		return false;
+	if (f->cgroup && bpf_current_task_under_cgroup(&cgroup_filter, 0) != 1)
+		return false;
+	return true;
+}
+
+/* -n: the current comm contains the name (true when no name was given). */
+static __always_inline bool filter_current_comm(void)
+{
+	char comm[TASK_COMM_LEN];
+
+	if (!common_cfg.filter.comm_len)
+		return true;
+	bpf_get_current_comm(comm, sizeof(comm));
+	return comm_matches(comm);
+}
+
+/* All the common filters on the current task. */
+static __always_inline bool filter_current(void)
+{
+	return filter_current_ids() && filter_current_comm();
+}
+
+#endif

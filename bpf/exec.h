@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The exec record, shared by bpf/exec.bpf.c and cmd/exec.c. */
+#ifndef EBPFTRACE_EXEC_H
+#define EBPFTRACE_EXEC_H
+
+#include "common.h"
+#include "path.h"
+
+#define EXEC_ARG_LEN	  256 /* bytes kept of one argument, NUL included */
+#define EXEC_MAX_ARGS	  64  /* the most --max-args accepts */
+#define EXEC_DEFAULT_ARGS 20
+#define EXEC_ARGS_SIZE	  (EXEC_ARG_LEN * EXEC_MAX_ARGS)
+
+enum exec_flags {
+	EXEC_MORE_ARGS	   = 1 << 0, /* argv had more than max_args arguments */
+	EXEC_ARGS_FAULT	   = 1 << 1, /* an argument could not be read */
+	EXEC_PATH_RESOLVED = 1 << 2, /* filename is the absolute path of the file executed */
+	EXEC_PATH_CUT	   = 1 << 3, /* filename was too long or deep and holds its tail */
+};
+
+struct exec_cfg {
+	__u32 ppid;	/* 0 = any */
+	__u32 max_args; /* 1..EXEC_MAX_ARGS */
+	__u32 failed;	/* 1: report failed execs too */
+};
+
+struct exec_event {
+	__u64 ts_ns; /* CLOCK_MONOTONIC at the exec call */
+	__u32 pid;
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__s32 ret;
+	__u32 flags;
+	__u32 args_count;      /* arguments in args[] */
+	__u32 args_size;       /* bytes used in args[] */
+	__u64 args_cut;	       /* bit i: argument i was longer than EXEC_ARG_LEN - 1 and was cut */
+	char comm[TASK_COMM_LEN];
+	char filename[PATH_BUF_LEN];
+	char args[EXEC_ARGS_SIZE]; /* args_count NUL-terminated strings, back to back */
+};
+
+#endif

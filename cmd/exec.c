@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ebpftrace exec: every execve/execveat with its arguments and result. */
+#include <stdio.h>
+#include <string.h>
+#include "exec.h"
+#include "exec.skel.h"
+#include "cmds.h"
+#include "events.h"
+#include "opts.h"
+#include "output.h"
+#include "setup.h"
+#include "util.h"
+
+enum { OPT_MAX_ARGS = OPT_SUB };
+
+static struct {
+	struct exec_cfg cfg;
+	const char *line;
+	bool quote;
+} exec_opts = { .cfg = { .max_args = EXEC_DEFAULT_ARGS } };
+
+static const struct argp_option options[] = {
+	{ "failed", 'x', NULL, 0, "Include failed execs", 0 },
+	{ "ppid", 'P', "PPID", 0, "Only processes whose parent is PPID", 0 },
+	{ "line", 'l', "TEXT", 0, "Only execs with an argument containing TEXT", 0 },
+	{ "quote", 'q', NULL, 0, "Quote each argument (table output)", 0 },
+	{ "max-args", OPT_MAX_ARGS, "N", 0, "Arguments to capture, 1 to 64 (default 20)", 0 },
+	{},
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'x':
+		exec_opts.cfg.failed = 1;
+		break;
+	case 'P':
+		exec_opts.cfg.ppid = opt_pid("--ppid", arg);
+		break;
+	case 'l':
+		exec_opts.line = arg;
+		break;
+	case 'q':
+		exec_opts.quote = true;
+		break;
+	case OPT_MAX_ARGS:
+		exec_opts.cfg.max_args = opt_u64("--max-args", arg, 1, EXEC_MAX_ARGS);
+		break;
+	case ARGP_KEY_ARG:
+		usage_error("unexpected argument '%s'", arg);
+	default:
+		(void)state;
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp argp = {
+	.options = options,
+	.parser = parse_opt,
+	.children = common_argp_children,
+	.doc = "Trace exec() calls: pid, ppid, uid, comm, filename, argv and result.\v"
+	       "Arguments longer than 255 bytes are cut (marked ... in tables, \"truncated\" in "
+	       "JSON). See ebpftrace-exec(8).",
+};
+
+enum { F_PID, F_PPID, F_UID, F_COMM, F_RET, F_FILENAME, F_ARGV };
+
+static const struct out_field fields[] = {
+	[F_PID] = { "pid", "PID", 7 },
+	[F_PPID] = { "ppid", "PPID", 7 },
+	[F_UID] = { "uid", "UID", 6 },
+	[F_COMM] = { "comm", "COMM", -16 },
+	[F_RET] = { "ret", "RET", 6 },
+	[F_FILENAME] = { "filename", NULL, 0 },
+	[F_ARGV] = { "argv", "ARGS", 0 },
+};
+
+static const struct out_field truncated_field = { "truncated", NULL, 0 };
+
+/* -l: does any captured argument contain the text? */
+static bool line_matches(const struct exec_event *e)
+{
+	const char *arg = e->args, *end = e->args + e->args_size;
+
+	if (!exec_opts.line)
+		return true;
+	for (; arg < end; arg += strnlen(arg, end - arg) + 1)
+		if (memmem(arg, strnlen(arg, end - arg), exec_opts.line, strlen(exec_opts.line)))
+			return true;
+	return false;
+}
+
+static void print_args(const struct exec_event *e)
+{
+	const char *arg = e->args, *end = e->args + e->args_size;
+
+	out_array_begin(&fields[F_ARGV], exec_opts.quote);
+	for (__u32 i = 0; i < e->args_count && arg < end; i++) {
+		size_t len = strnlen(arg, end - arg);
+
+		out_array_str(arg, len, i < 64 && (e->args_cut >> i & 1));
+		arg += len + 1;
+	}
+	out_array_end(e->flags & (EXEC_MORE_ARGS | EXEC_ARGS_FAULT));
+}
+
+static int handle_event(void *ctx, const void *data, size_t size)
+{
+	const struct exec_event *e = data;
+	bool truncated;
+
+	(void)ctx;
+	if (size < offsetof(struct exec_event, args) ||
+	    size < offsetof(struct exec_event, args) + e->args_size || !line_matches(e))
+		return 0;
+	truncated = e->args_cut || (e->flags & (EXEC_MORE_ARGS | EXEC_ARGS_FAULT | EXEC_PATH_CUT));
+	out_row_begin("exec", e->ts_ns);
+	out_u64(&fields[F_PID], e->pid);
+	out_u64(&fields[F_PPID], e->ppid);
+	out_u64(&fields[F_UID], e->uid);
+	out_str(&fields[F_COMM], e->comm, sizeof(e->comm));
+	out_result(&fields[F_RET], e->ret);
+	out_str(&fields[F_FILENAME], e->filename, sizeof(e->filename));
+	print_args(e);
+	if (truncated)
+		out_bool(&truncated_field, true);
+	out_row_end();
+	return 0;
+}
+
+/* execveat arrived in 3.19, but a kernel may be built without its tracepoints. */
+static void skip_missing_tracepoints(struct exec_bpf *skel)
+{
+	if (!tracepoint_exists("syscalls", "sys_enter_execveat")) {
+		verbose("no execveat tracepoints: tracing execve only");
+		bpf_program__set_autoload(skel->progs.execveat_enter, false);
+		bpf_program__set_autoload(skel->progs.execveat_exit, false);
+	}
+}
+
+int cmd_exec(int argc, char **argv)
+{
+	struct exec_bpf *skel;
+	int ret;
+
+	parse_args(&argp, argc, argv, NULL);
+	ret = setup_system();
+	if (ret)
+		return ret;
+	skel = exec_bpf__open();
+	if (!skel)
+		return report_bpf_error("opening the BPF object", -errno);
+	skel->rodata->common_cfg = common_bpf_cfg();
+	skel->rodata->exec_cfg = exec_opts.cfg;
+	skip_missing_tracepoints(skel);
+	ret = setup_before_load(skel->obj);
+	if (ret)
+		goto out;
+	ret = exec_bpf__load(skel);
+	if (ret) {
+		ret = report_bpf_error("loading the BPF programs", ret);
+		goto out;
+	}
+	ret = setup_after_load(skel->obj);
+	if (ret)
+		goto out;
+	ret = exec_bpf__attach(skel);
+	if (ret) {
+		ret = report_bpf_error("attaching the BPF programs", ret);
+		goto out;
+	}
+	out_init();
+	out_header(fields, ARRAY_SIZE(fields));
+	ret = events_run(skel->obj, "exec() calls", handle_event, NULL);
+out:
+	exec_bpf__destroy(skel);
+	return ret;
+}

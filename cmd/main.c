@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ebpftrace: one binary, many subcommands. Adding one is a row here and a file in cmd/. */
+#include <stdio.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include "cmds.h"
+#include "dispatch.h"
+#include "opts.h"
+#include "probe.h"
+#include "setup.h"
+#include "util.h"
+
+static const struct subcommand subcommands[] = {
+	{ "exec", "every exec() with pid, ppid, uid, comm, full argv and result", cmd_exec },
+};
+
+static const char *const builtins[] = { "help", "check", "version" };
+
+static void print_usage(FILE *f)
+{
+	fprintf(f, "Usage: ebpftrace <subcommand> [options]\n"
+		   "       ebpftrace help <subcommand>   the options of a subcommand\n"
+		   "       ebpftrace check [--json]      what this kernel supports\n"
+		   "       ebpftrace --version\n\n"
+		   "Subcommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
+		fprintf(f, "  %-12s %s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(f, "\nSee ebpftrace(8) and ebpftrace-<subcommand>(8).\n");
+}
+
+static int print_version(void)
+{
+	printf("ebpftrace %s\nlibbpf %u.%u\nfeatures: %s\n", EBPFTRACE_VERSION,
+	       libbpf_major_version(), libbpf_minor_version(), EBPFTRACE_FEATURES);
+	return EXIT_OK;
+}
+
+static int unknown_subcommand(const char *name)
+{
+	const char *names[ARRAY_SIZE(subcommands) + ARRAY_SIZE(builtins)];
+	const char *hint;
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
+		names[n++] = subcommands[i].name;
+	for (size_t i = 0; i < ARRAY_SIZE(builtins); i++)
+		names[n++] = builtins[i];
+	hint = closest_name(names, n, name);
+	if (hint)
+		err_msg("unknown subcommand '%s'; did you mean '%s'?", name, hint);
+	else
+		err_msg("unknown subcommand '%s' (ebpftrace help lists them)", name);
+	return EXIT_USAGE;
+}
+
+static int run_subcommand(const struct subcommand *sub, int argc, char **argv)
+{
+	char argv0[64];
+
+	snprintf(argv0, sizeof(argv0), "ebpftrace %s", sub->name);
+	set_prog_name(sub->name);
+	argv[0] = argv0;
+	return sub->run(argc, argv);
+}
+
+static int help(int argc, char **argv)
+{
+	const struct subcommand *sub;
+	char *help_argv[] = { NULL, "--help", NULL };
+
+	if (argc < 2) {
+		print_usage(stdout);
+		return EXIT_OK;
+	}
+	sub = subcommand_find(subcommands, ARRAY_SIZE(subcommands), argv[1]);
+	if (!sub)
+		return unknown_subcommand(argv[1]);
+	return run_subcommand(sub, 2, help_argv);
+}
+
+static int check(int argc, char **argv)
+{
+	bool json = argc > 1 && !strcmp(argv[1], "--json");
+
+	set_prog_name("check");
+	if (argc > 2 || (argc == 2 && !json))
+		usage_error("usage: ebpftrace check [--json]");
+	common_opts.json = json;
+	return probe_report(json);
+}
+
+int main(int argc, char **argv)
+{
+	const struct subcommand *sub;
+
+	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "-h"))
+		return help(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))
+		return print_version();
+	if (!strcmp(argv[1], "check"))
+		return check(argc - 1, argv + 1);
+	sub = subcommand_find(subcommands, ARRAY_SIZE(subcommands), argv[1]);
+	if (!sub)
+		return unknown_subcommand(argv[1]);
+	return run_subcommand(sub, argc - 1, argv + 1);
+}

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "events.h"
+#include "opts.h"
+#include "output.h"
+#include "util.h"
+
+/* How long the reader sleeps when no wakeup comes: the BPF side wakes it only on a fill level. */
+#define POLL_MS 50
+
+static volatile sig_atomic_t stop_signal;
+static double deadline;
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+void run_start(void)
+{
+	/* No SA_RESTART: a signal must cut the poll short. */
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* A closed pipe shows up as EPIPE on write, and ends the run cleanly. */
+	signal(SIGPIPE, SIG_IGN);
+	deadline = common_opts.duration > 0 ? now_seconds() + common_opts.duration : 0;
+}
+
+static bool count_reached(void)
+{
+	return common_opts.count && out_rows() >= common_opts.count;
+}
+
+bool run_going(void)
+{
+	return !stop_signal && !out_closed() && !count_reached() &&
+	       !(deadline && now_seconds() >= deadline);
+}
+
+bool run_sleep(double seconds)
+{
+	double end = now_seconds() + seconds;
+
+	while (run_going()) {
+		double left = end - now_seconds();
+		struct timespec ts;
+
+		if (deadline && deadline - now_seconds() < left)
+			left = deadline - now_seconds();
+		if (left <= 0)
+			break;
+		ts.tv_sec = (time_t)left;
+		ts.tv_nsec = (long)((left - ts.tv_sec) * 1e9);
+		nanosleep(&ts, NULL);
+	}
+	return run_going();
+}
+
+struct dispatch {
+	event_fn fn;
+	void *ctx;
+	int err;
+};
+
+/* -ECANCELED from a callback makes libbpf stop consuming at once: used for --count. */
+static int dispatch_record(void *ctx, void *data, size_t size)
+{
+	struct dispatch *d = ctx;
+	int err = d->fn(d->ctx, data, size);
+
+	if (err) {
+		d->err = err;
+		return err;
+	}
+	return count_reached() || out_closed() ? -ECANCELED : 0;
+}
+
+static int poll_timeout_ms(void)
+{
+	double left;
+
+	if (!deadline)
+		return POLL_MS;
+	left = (deadline - now_seconds()) * 1000;
+	return left < 0 ? 0 : left < POLL_MS ? (int)left + 1 : POLL_MS;
+}
+
+static int poll_loop(struct ring_buffer *rb, struct dispatch *d)
+{
+	while (run_going()) {
+		int n = ring_buffer__poll(rb, poll_timeout_ms());
+
+		/* The poll returns early only for a wakeup; take what came in without one too. */
+		if (n >= 0)
+			n = ring_buffer__consume(rb);
+		out_flush();
+		if (n == -ECANCELED || n == -EINTR)
+			continue;
+		if (n < 0) {
+			if (d->err)
+				return EXIT_RUNTIME;
+			err_msg("reading the ring buffer failed: %s", strerror(-n));
+			return EXIT_RUNTIME;
+		}
+	}
+	return EXIT_OK;
+}
+
+int events_run(struct bpf_object *obj, const char *what, event_fn fn, void *ctx)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, "events");
+	struct dispatch d = { .fn = fn, .ctx = ctx };
+	struct ring_buffer *rb;
+	int ret;
+
+	rb = ring_buffer__new(bpf_map__fd(map), dispatch_record, &d, NULL);
+	if (!rb) {
+		err_msg("cannot set up the ring buffer: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	run_start();
+	out_flush();
+	fprintf(stderr, "Tracing %s. Hit Ctrl-C to end.\n", what);
+	ret = poll_loop(rb, &d);
+	/* Whatever the kernel already wrote is still ours to print, unless --count is met. */
+	if (ret == EXIT_OK && !count_reached() && !out_closed())
+		ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	lost_events_report(lost_events_read(obj));
+	out_flush();
+	return ret;
+}
+
+uint64_t lost_events_read(struct bpf_object *obj)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, "lost_events");
+	int ncpus = libbpf_num_possible_cpus();
+	uint64_t total = 0;
+	uint32_t zero = 0;
+
+	if (!map || ncpus <= 0)
+		return 0;
+	{
+		uint64_t values[ncpus];
+
+		if (bpf_map_lookup_elem(bpf_map__fd(map), &zero, values))
+			return 0;
+		for (int i = 0; i < ncpus; i++)
+			total += values[i];
+	}
+	return total;
+}
+
+void lost_events_report(uint64_t lost)
+{
+	if (!lost)
+		return;
+	err_msg("lost %llu events: the ring buffer was full (a larger --ringbuf-size helps)",
+		(unsigned long long)lost);
+	if (out_json())
+		out_printf("{\"type\":\"lost\",\"count\":%llu}\n", (unsigned long long)lost);
+}

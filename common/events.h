@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The run loop: signals, --duration, --count, a closed stdout, the ring buffer "events" and the
+ * lost-event count "lost_events" that every BPF program of ours has (bpf/common.bpf.h).
+ */
+#ifndef EBPFTRACE_EVENTS_H
+#define EBPFTRACE_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct bpf_object;
+
+/* Turn one record into output rows; return 0, or a negative errno to stop with a failure. */
+typedef int (*event_fn)(void *ctx, const void *data, size_t size);
+
+/* Install SIGINT/SIGTERM/SIGPIPE handling and start the --duration clock. */
+void run_start(void);
+/* False once a signal came, --duration passed, --count was reached or stdout closed. */
+bool run_going(void);
+/* Sleep up to seconds (cut short by a stop); returns run_going(). */
+bool run_sleep(double seconds);
+
+/*
+ * Print "Tracing ...", then poll the ring buffer and hand each record to fn until the run stops.
+ * Reports lost events at the end. Returns an exit code.
+ */
+int events_run(struct bpf_object *obj, const char *what, event_fn fn, void *ctx);
+
+/* Events the BPF side could not put in the ring buffer, summed over CPUs. */
+uint64_t lost_events_read(struct bpf_object *obj);
+/* Say so on stderr and, with --json, as {"type":"lost","count":N}; nothing when lost is 0. */
+void lost_events_report(uint64_t lost);
+
+#endif

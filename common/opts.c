@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "opts.h"
+#include "util.h"
+
+#define DEFAULT_RINGBUF_SIZE (4u << 20)
+
+struct common_opts common_opts = {
+	.filter = { .uid = FILTER_UID_ANY },
+	.ringbuf_size = DEFAULT_RINGBUF_SIZE,
+};
+
+static const struct argp_option common_options[] = {
+	{ "pid", 'p', "PID", 0, "Only this process (thread group)", 0 },
+	{ "tid", 't', "TID", 0, "Only this thread", 0 },
+	{ "uid", 'u', "UID", 0, "Only this user id", 0 },
+	{ "name", 'n', "NAME", 0, "Only tasks whose comm contains NAME", 0 },
+	{ "cgroup", 'c', "PATH", 0, "Only tasks in this cgroup v2 directory or below it", 0 },
+	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (fractions allowed)", 0 },
+	{ "count", OPT_COUNT, "N", 0, "Stop after N events", 0 },
+	{ "timestamp", 'T', NULL, 0, "Print a TIME column (local time)", 0 },
+	{ "json", OPT_JSON, NULL, 0, "One JSON object per line (NDJSON)", 0 },
+	{ "verbose", 'v', NULL, 0, "Explain attach choices; show libbpf messages", 0 },
+	{ "ringbuf-size", OPT_RINGBUF, "SIZE", 0,
+	  "Ring buffer size, a power of two (e.g. 256K, 4M; default 4M)", 0 },
+	{},
+};
+
+static void set_comm(const char *arg)
+{
+	size_t len = strlen(arg);
+
+	if (len == 0 || len >= TASK_COMM_LEN)
+		usage_error("invalid --name '%s': expected 1 to %d characters", arg,
+			    TASK_COMM_LEN - 1);
+	memcpy(common_opts.filter.comm, arg, len);
+	common_opts.filter.comm_len = len;
+}
+
+static void set_ringbuf_size(const char *arg)
+{
+	uint64_t v;
+
+	if (!parse_size(arg, &v) || v < 4096 || v > (1ull << 30) || (v & (v - 1)))
+		usage_error("invalid --ringbuf-size '%s': expected a power of two from 4K to 1G", arg);
+	common_opts.ringbuf_size = v;
+}
+
+static error_t parse_common(int key, char *arg, struct argp_state *state)
+{
+	struct filter_cfg *f = &common_opts.filter;
+
+	(void)state;
+	switch (key) {
+	case 'p':
+		f->pid = opt_pid("--pid", arg);
+		break;
+	case 't':
+		f->tid = opt_pid("--tid", arg);
+		break;
+	case 'u':
+		f->uid = opt_u64("--uid", arg, 0, FILTER_UID_ANY - 1);
+		break;
+	case 'n':
+		set_comm(arg);
+		break;
+	case 'c':
+		common_opts.cgroup_path = arg;
+		break;
+	case 'd':
+		if (!parse_seconds(arg, &common_opts.duration))
+			usage_error("invalid --duration '%s': expected a number of seconds > 0", arg);
+		break;
+	case OPT_COUNT:
+		common_opts.count = opt_u64("--count", arg, 1, UINT64_MAX);
+		break;
+	case 'T':
+		common_opts.timestamp = true;
+		break;
+	case OPT_JSON:
+		common_opts.json = true;
+		break;
+	case 'v':
+		verbose_mode = true;
+		break;
+	case OPT_RINGBUF:
+		set_ringbuf_size(arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const struct argp common_argp = { .options = common_options, .parser = parse_common };
+
+const struct argp_child common_argp_children[] = {
+	{ &common_argp, 0, "Common options:", 1 },
+	{},
+};
+
+/*
+ * argp follows getopt's own one-line message ("unrecognized option") with a "Try --help" hint on
+ * its error stream; our contract is one line per error, so that stream goes nowhere.
+ */
+static ssize_t discard_write(void *cookie, const char *buf, size_t size)
+{
+	(void)cookie;
+	(void)buf;
+	return size;
+}
+
+static error_t quiet_errors(int key, char *arg, struct argp_state *state)
+{
+	(void)arg;
+	if (key == ARGP_KEY_INIT) {
+		state->err_stream = fopencookie(NULL, "w", (cookie_io_functions_t){
+								   .write = discard_write });
+		if (!state->err_stream)
+			state->err_stream = stderr;
+	}
+	return ARGP_ERR_UNKNOWN;
+}
+
+void parse_args(const struct argp *argp, int argc, char **argv, void *input)
+{
+	const struct argp_child children[] = { { argp, 0, NULL, 0 }, {} };
+	/* No doc of its own: argp then prints the subcommand's usage and doc, once. */
+	const struct argp root = { .parser = quiet_errors, .children = children };
+
+	argp_err_exit_status = EXIT_USAGE;
+	if (argp_parse(&root, argc, argv, 0, NULL, input))
+		exit(EXIT_USAGE);
+}
+
+struct common_cfg common_bpf_cfg(void)
+{
+	struct common_cfg cfg = { .filter = common_opts.filter };
+
+	cfg.filter.cgroup = common_opts.cgroup_path != NULL;
+	/* Wake the reader when a quarter of the buffer is used; below that it polls. */
+	cfg.wakeup_bytes = common_opts.ringbuf_size / 4;
+	return cfg;
+}

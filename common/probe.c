@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "output.h"
+#include "probe.h"
+#include "setup.h"
+#include "util.h"
+
+static const char *const method_names[METHOD_COUNT] = {
+	[METHOD_FENTRY] = "fentry",	    [METHOD_KPROBE] = "kprobe",
+	[METHOD_TP_BTF] = "tp_btf",	    [METHOD_RAW_TP] = "raw_tracepoint",
+	[METHOD_TRACEPOINT] = "tracepoint", [METHOD_LSM] = "lsm",
+};
+
+const char *method_name(enum attach_method m)
+{
+	return m < METHOD_COUNT ? method_names[m] : "?";
+}
+
+int method_by_name(const char *name)
+{
+	for (int m = 0; m < METHOD_COUNT; m++)
+		if (!strcmp(name, method_names[m]))
+			return m;
+	return -1;
+}
+
+/* r0 = 0; exit: the smallest program every type accepts. */
+static const struct bpf_insn return_zero[] = {
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+	{ .code = BPF_JMP | BPF_EXIT },
+};
+
+static void set_reason(struct probe_result *res, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_reason(struct probe_result *res, bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	res->ok = ok;
+	va_start(ap, fmt);
+	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+	va_end(ap);
+}
+
+static int load_trial(enum bpf_prog_type type, enum bpf_attach_type attach, int btf_id)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = attach,
+		    .attach_btf_id = btf_id);
+	int fd = bpf_prog_load(type, "ebpftrace_probe", "GPL", return_zero,
+			       ARRAY_SIZE(return_zero), &opts);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* fentry, tp_btf and lsm: BTF-typed programs attached through a BPF link. */
+static void probe_btf_typed(enum bpf_prog_type type, enum bpf_attach_type attach,
+			    const char *target, const char *what, struct probe_result *res)
+{
+	int btf_id = libbpf_find_vmlinux_btf_id(target, attach);
+	int fd, link;
+
+	if (btf_id < 0) {
+		set_reason(res, false, "%s: no BTF for %s", what, target);
+		return;
+	}
+	fd = load_trial(type, attach, btf_id);
+	if (fd < 0) {
+		set_reason(res, false, "%s program for %s refused at load: %s", what, target,
+			   strerror(-fd));
+		return;
+	}
+	link = bpf_link_create(fd, 0, attach, NULL);
+	if (link < 0)
+		set_reason(res, false, "%s on %s refused at attach: %s", what, target,
+			   strerror(errno));
+	else
+		set_reason(res, true, "%s on %s loads and attaches", what, target);
+	if (link >= 0)
+		close(link);
+	close(fd);
+}
+
+static int perf_event_open(struct perf_event_attr *attr)
+{
+	return syscall(SYS_perf_event_open, attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+static int read_int_file(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atoi(buf) : -1;
+}
+
+/* kprobe and tracepoint: a perf event with a program set on it. */
+static void probe_perf_event(enum bpf_prog_type type, struct perf_event_attr *attr,
+			     const char *target, const char *what, struct probe_result *res)
+{
+	int fd = load_trial(type, 0, 0), pfd;
+
+	if (fd < 0) {
+		set_reason(res, false, "%s program refused at load: %s", what, strerror(-fd));
+		return;
+	}
+	pfd = perf_event_open(attr);
+	if (pfd < 0)
+		set_reason(res, false, "%s on %s: perf_event_open failed: %s", what, target,
+			   strerror(errno));
+	else if (ioctl(pfd, PERF_EVENT_IOC_SET_BPF, fd))
+		set_reason(res, false, "%s on %s refused at attach: %s", what, target,
+			   strerror(errno));
+	else
+		set_reason(res, true, "%s on %s loads and attaches", what, target);
+	if (pfd >= 0)
+		close(pfd);
+	close(fd);
+}
+
+static void probe_kprobe(const char *func, struct probe_result *res)
+{
+	struct perf_event_attr attr = { .size = sizeof(attr) };
+	int type = read_int_file("/sys/bus/event_source/devices/kprobe/type");
+
+	if (type < 0) {
+		set_reason(res, false, "kprobe: the kernel has no kprobe PMU (CONFIG_KPROBES)");
+		return;
+	}
+	attr.type = type;
+	attr.config1 = (unsigned long)func;
+	probe_perf_event(BPF_PROG_TYPE_KPROBE, &attr, func, "kprobe", res);
+}
+
+static void probe_tracepoint(const char *target, struct probe_result *res)
+{
+	struct perf_event_attr attr = { .size = sizeof(attr), .type = PERF_TYPE_TRACEPOINT };
+	char cat[64], path[256];
+	const char *colon = strchr(target, ':');
+	int id;
+
+	if (!colon || colon - target >= (long)sizeof(cat)) {
+		set_reason(res, false, "tracepoint: bad name %s", target);
+		return;
+	}
+	snprintf(cat, sizeof(cat), "%.*s", (int)(colon - target), target);
+	if (ensure_tracefs()) {
+		set_reason(res, false, "tracepoint: tracefs is not available");
+		return;
+	}
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/events/%s/%s/id", cat, colon + 1);
+	id = read_int_file(path);
+	if (id < 0) {
+		set_reason(res, false, "tracepoint %s does not exist on this kernel", target);
+		return;
+	}
+	attr.config = id;
+	probe_perf_event(BPF_PROG_TYPE_TRACEPOINT, &attr, target, "tracepoint", res);
+}
+
+static void probe_raw_tp(const char *name, struct probe_result *res)
+{
+	int fd = load_trial(BPF_PROG_TYPE_RAW_TRACEPOINT, 0, 0), link;
+
+	if (fd < 0) {
+		set_reason(res, false, "raw tracepoint program refused at load: %s", strerror(-fd));
+		return;
+	}
+	link = bpf_raw_tracepoint_open(name, fd);
+	if (link < 0)
+		set_reason(res, false, "raw tracepoint %s refused at attach: %s", name,
+			   strerror(errno));
+	else
+		set_reason(res, true, "raw tracepoint %s loads and attaches", name);
+	if (link >= 0)
+		close(link);
+	close(fd);
+}
+
+/* BPF LSM programs attach even where the bpf LSM is inactive, and then never run. */
+static bool bpf_lsm_active(void)
+{
+	char buf[512] = "";
+	int fd = open("/sys/kernel/security/lsm", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return true; /* securityfs not mounted: the trial load decides */
+	buf[n] = '\0';
+	for (char *tok = strtok(buf, ",\n"); tok; tok = strtok(NULL, ",\n"))
+		if (!strcmp(tok, "bpf"))
+			return true;
+	return false;
+}
+
+void probe_kernel(enum attach_method m, const char *target, struct probe_result *res)
+{
+	char hook[128];
+
+	switch (m) {
+	case METHOD_FENTRY:
+		probe_btf_typed(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, target, "fentry", res);
+		break;
+	case METHOD_TP_BTF:
+		probe_btf_typed(BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, target, "tp_btf", res);
+		break;
+	case METHOD_LSM:
+		if (!bpf_lsm_active()) {
+			set_reason(res, false, "the bpf LSM is not active (add bpf to lsm= on the "
+					       "kernel command line)");
+			break;
+		}
+		snprintf(hook, sizeof(hook), "bpf_lsm_%s", target);
+		probe_btf_typed(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, hook, "lsm", res);
+		break;
+	case METHOD_KPROBE:
+		probe_kprobe(target, res);
+		break;
+	case METHOD_TRACEPOINT:
+		probe_tracepoint(target, res);
+		break;
+	case METHOD_RAW_TP:
+		probe_raw_tp(target, res);
+		break;
+	default:
+		set_reason(res, false, "unknown method");
+	}
+}
+
+int choose_method(const char *program, const struct attach_candidate *cands, size_t n,
+		  int forced, probe_fn probe, struct probe_result *res)
+{
+	bool tried = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (forced >= 0 && (int)cands[i].method != forced)
+			continue;
+		tried = true;
+		probe(cands[i].method, cands[i].target, res);
+		verbose("%s: %s %s: %s", program, method_name(cands[i].method), cands[i].target,
+			res->ok ? "usable" : res->reason);
+		if (res->ok) {
+			verbose("%s: attaching with %s", program, method_name(cands[i].method));
+			return i;
+		}
+	}
+	if (!tried)
+		set_reason(res, false, "%s cannot be attached with %s", program,
+			   method_name(forced));
+	return -1;
+}
+
+/* A TCX link on loopback ingress, closed at once (a passing program: nothing changes for lo). */
+static void probe_tcx(struct probe_result *res)
+{
+	int fd = load_trial(BPF_PROG_TYPE_SCHED_CLS, BPF_TCX_INGRESS, 0), link;
+
+	if (fd < 0) {
+		set_reason(res, false, "tc program refused at load: %s", strerror(-fd));
+		return;
+	}
+	link = bpf_link_create(fd, 1, BPF_TCX_INGRESS, NULL);
+	if (link < 0)
+		set_reason(res, false, "TCX link refused (6.6+ needed; netlink tc used instead): %s",
+			   strerror(errno));
+	else
+		set_reason(res, true, "TCX links attach");
+	if (link >= 0)
+		close(link);
+	close(fd);
+}
+
+/* Targets every kernel we support has, so that a failure says something about the method. */
+static const struct attach_candidate report_targets[] = {
+	{ METHOD_TRACEPOINT, "sched:sched_process_exec" },
+	{ METHOD_RAW_TP, "sched_switch" },
+	{ METHOD_TP_BTF, "sched_switch" },
+	{ METHOD_KPROBE, "do_sys_openat2" },
+	{ METHOD_FENTRY, "do_sys_openat2" },
+	{ METHOD_LSM, "file_open" },
+};
+
+static void report_line(bool json, const char *name, bool ok, const char *detail)
+{
+	if (json) {
+		struct strbuf *sb = out_buf();
+
+		sb_puts(sb, "{\"type\":\"feature\",\"name\":");
+		sb_json_str(sb, name, strlen(name));
+		sb_printf(sb, ",\"ok\":%s,\"detail\":", ok ? "true" : "false");
+		sb_json_str(sb, detail, strlen(detail));
+		sb_puts(sb, "}\n");
+	} else {
+		out_printf("%-15s %-4s %s\n", name, ok ? "yes" : "no", detail);
+	}
+}
+
+int probe_report(bool json)
+{
+	struct probe_result res;
+	bool btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+
+	if (!json)
+		out_printf("%-15s %-4s %s\n", "FEATURE", "OK", "DETAIL");
+	report_line(json, "btf", btf, btf ? "/sys/kernel/btf/vmlinux" : "no kernel BTF");
+	report_line(json, "tracefs", ensure_tracefs() == 0, "/sys/kernel/tracing");
+	report_line(json, "ringbuf", libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1,
+		    "BPF ring buffer (5.8+)");
+	for (size_t i = 0; i < ARRAY_SIZE(report_targets); i++) {
+		probe_kernel(report_targets[i].method, report_targets[i].target, &res);
+		report_line(json, method_name(report_targets[i].method), res.ok, res.reason);
+	}
+	probe_tcx(&res);
+	report_line(json, "tcx", res.ok, res.reason);
+	out_flush();
+	return EXIT_OK;
+}

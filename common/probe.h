@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Which attach method works on this kernel, decided by a real trial: load a two-instruction
+ * program of that type for that target and attach it. A BTF lookup alone is not enough: a kernel
+ * can have BTF for a function and still refuse fentry programs (EPERM), as our own dev host does.
+ */
+#ifndef EBPFTRACE_PROBE_H
+#define EBPFTRACE_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum attach_method {
+	METHOD_FENTRY,
+	METHOD_KPROBE,
+	METHOD_TP_BTF,
+	METHOD_RAW_TP,
+	METHOD_TRACEPOINT,
+	METHOD_LSM,
+	METHOD_COUNT,
+};
+
+const char *method_name(enum attach_method m);
+/* The method called name, or -1. */
+int method_by_name(const char *name);
+
+/* What to attach to: a kernel function, a tracepoint "category:name", a raw tracepoint, a hook. */
+struct attach_candidate {
+	enum attach_method method;
+	const char *target;
+};
+
+struct probe_result {
+	bool ok;
+	char reason[160]; /* why not, or what worked */
+};
+
+/* The trial itself; replaceable so that the decision logic can be tested without a kernel. */
+typedef void (*probe_fn)(enum attach_method m, const char *target, struct probe_result *res);
+void probe_kernel(enum attach_method m, const char *target, struct probe_result *res);
+
+/*
+ * The first candidate, in order, whose trial succeeds; with forced >= 0 only candidates of that
+ * method are tried. Returns its index, or -1 (reason then says why the last one failed). Under
+ * -v each trial is reported.
+ */
+int choose_method(const char *program, const struct attach_candidate *cands, size_t n,
+		  int forced, probe_fn probe, struct probe_result *res);
+
+/* `ebpftrace check`: report what this kernel offers. Returns an exit code. */
+int probe_report(bool json);
+
+#endif

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "opts.h"
+#include "setup.h"
+#include "util.h"
+
+#define TRACEFS_DIR "/sys/kernel/tracing"
+#define BTF_VMLINUX "/sys/kernel/btf/vmlinux"
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+static int cgroup_fd = -1;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!verbose_mode || level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static bool has_cap(const struct __user_cap_data_struct *data, int cap)
+{
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+static bool privileged(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+
+	if (geteuid() == 0)
+		return true;
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return has_cap(data, CAP_SYS_ADMIN) ||
+	       (has_cap(data, CAP_BPF) && has_cap(data, CAP_PERFMON));
+}
+
+static bool is_fs(const char *path, long magic)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && st.f_type == magic;
+}
+
+/*
+ * Minimal hosts and containers may have no tracefs mounted, and libbpf needs it to resolve
+ * tracepoints. Mount it in a mount namespace of our own, so that nothing is left behind on the
+ * host; the host's mounts still propagate to us.
+ */
+int ensure_tracefs(void)
+{
+	if (is_fs(TRACEFS_DIR, TRACEFS_MAGIC))
+		return 0;
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) ||
+	    mount("tracefs", TRACEFS_DIR, "tracefs", 0, NULL)) {
+		int err = errno;
+
+		err_msg("tracefs is not mounted and mounting it at %s failed: %s", TRACEFS_DIR,
+			strerror(err));
+		return -err;
+	}
+	verbose("tracefs was not mounted: mounted it at %s in a private mount namespace",
+		TRACEFS_DIR);
+	return 0;
+}
+
+bool tracepoint_exists(const char *category, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), TRACEFS_DIR "/events/%s/%s/id", category, name);
+	return access(path, R_OK) == 0;
+}
+
+static int open_cgroup(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		usage_error("invalid --cgroup '%s': %s", path, strerror(errno));
+	if (!is_fs(path, CGROUP2_SUPER_MAGIC))
+		usage_error("invalid --cgroup '%s': not a cgroup v2 directory", path);
+	return fd;
+}
+
+int setup_system(void)
+{
+	libbpf_set_print(libbpf_print);
+	if (common_opts.cgroup_path)
+		cgroup_fd = open_cgroup(common_opts.cgroup_path);
+	if (!privileged()) {
+		err_msg("needs root (or CAP_BPF and CAP_PERFMON)");
+		return EXIT_RUNTIME;
+	}
+	if (access(BTF_VMLINUX, R_OK)) {
+		err_msg("the kernel has no BTF (%s is missing): it needs CONFIG_DEBUG_INFO_BTF=y",
+			BTF_VMLINUX);
+		return EXIT_UNSUPPORTED;
+	}
+	if (ensure_tracefs())
+		return EXIT_RUNTIME;
+	return EXIT_OK;
+}
+
+int setup_before_load(struct bpf_object *obj)
+{
+	struct bpf_map *events = bpf_object__find_map_by_name(obj, "events");
+
+	if (events && bpf_map__set_max_entries(events, common_opts.ringbuf_size))
+		return report_bpf_error("sizing the ring buffer", -EINVAL);
+	return EXIT_OK;
+}
+
+int setup_after_load(struct bpf_object *obj)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, "cgroup_filter");
+	uint32_t zero = 0;
+
+	if (cgroup_fd < 0)
+		return EXIT_OK;
+	if (!map || bpf_map_update_elem(bpf_map__fd(map), &zero, &cgroup_fd, BPF_ANY))
+		return report_bpf_error("setting the cgroup filter", -errno);
+	return EXIT_OK;
+}
+
+int report_bpf_error(const char *what, int err)
+{
+	const char *hint = verbose_mode ? "" : " (-v shows libbpf's messages)";
+
+	if (err > 0)
+		err = -err;
+	switch (-err) {
+	case EPERM:
+		/* We are privileged (checked first): the kernel's policy refuses this program type. */
+		err_msg("%s failed: the kernel refused it (EPERM)%s", what, hint);
+		return EXIT_UNSUPPORTED;
+	case ENOENT:
+	case EOPNOTSUPP:
+		err_msg("%s failed: %s: this kernel lacks what it needs%s", what, strerror(-err),
+			hint);
+		return EXIT_UNSUPPORTED;
+	default:
+		err_msg("%s failed: %s%s", what, strerror(-err), hint);
+		return EXIT_RUNTIME;
+	}
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Messages, exit codes and number parsing shared by every subcommand. */
+#ifndef EBPFTRACE_UTIL_H
+#define EBPFTRACE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes: documented in man/ebpftrace.8. */
+enum {
+	EXIT_OK = 0,
+	EXIT_RUNTIME = 1,     /* a runtime failure */
+	EXIT_USAGE = 2,	      /* bad command line */
+	EXIT_UNSUPPORTED = 3, /* the kernel lacks what this needs */
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* "ebpftrace" or "ebpftrace <subcommand>": the prefix of every message. */
+extern const char *prog_name;
+extern bool verbose_mode;
+
+void set_prog_name(const char *subcommand);
+__attribute__((format(printf, 1, 2))) void err_msg(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void verbose(const char *fmt, ...);
+__attribute__((format(printf, 1, 2), noreturn)) void usage_error(const char *fmt, ...);
+
+/* Parse a whole decimal number in [min, max]; false on anything else. */
+bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Parse a number of seconds (fractions allowed) > 0; false otherwise. */
+bool parse_seconds(const char *s, double *out);
+/* Parse a size like 4096, 64K, 8M; false otherwise. */
+bool parse_size(const char *s, uint64_t *out);
+
+/* Option values that are wrong end the program with a one-line message and EXIT_USAGE. */
+uint64_t opt_u64(const char *opt, const char *arg, uint64_t min, uint64_t max);
+uint32_t opt_pid(const char *opt, const char *arg);
+
+/* The errno name ("ENOENT") of a positive error number, or its number as text. */
+const char *errno_name(int err);
+
+#endif
