@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash # busybox ash: POSIX sh plus a little (ulimit -l)
 # The test VM's init, run by busybox sh as PID 1 in two stages (built into the initramfs by
 # tests/vm/initramfs.sh; run-in-vm.sh boots it).
 #
@@ -75,7 +76,6 @@ stage1() {
 
 # Kernel file systems at their standard places, as on a normal boot, so ebpftrace finds them.
 mount_kernel_fs() {
-	$bb mount -t proc -o nosuid,nodev,noexec proc /proc
 	$bb mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
 	$bb mkdir -p /dev/pts /dev/shm
 	$bb mount -t devpts -o gid=5,mode=620,ptmxmode=000 devpts /dev/pts
@@ -114,9 +114,11 @@ run_job() {
 
 stage2() {
 	bb=/run/vm/busybox # the host's root may have no busybox; this copy came from the initramfs
+	$bb mount -t proc -o nosuid,nodev,noexec proc /proc
+	# Modules first: from here on any mount or command may make the kernel ask modprobe for one.
+	mount_modules
 	mount_kernel_fs
 	mark "stage 2: kernel file systems mounted"
-	mount_modules
 	$bb hostname ebpftrace-vm
 	# The tcp tests use 127.0.0.1 and ::1; ::1 appears by itself once lo is up.
 	$bb ip link set lo up

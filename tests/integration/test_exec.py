@@ -1,0 +1,397 @@
+"""ebpftrace exec on the running kernel: exact events for execs this test makes."""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+
+from lib import (BINARY, Tracer, assert_nothing_loaded, assert_usage_error, json_lines, run,
+                 wait_for)
+import lib
+
+ECHO = "/bin/echo"
+
+
+def marker():
+    return "ebt-" + uuid.uuid4().hex[:12]
+
+
+def execs_with(objs, arg):
+    return [o for o in objs if arg in o.get("argv", [])]
+
+
+def run_echo(*args, **kw):
+    p = subprocess.Popen([ECHO] + list(args), stdout=subprocess.DEVNULL, **kw)
+    p.wait()
+    return p.pid
+
+
+def trace_one(args, make_event, match, timeout=20):
+    """Trace until the first event that match() accepts; returns (event, all events)."""
+    t = Tracer(["exec", "--json"] + args)
+    make_event()
+    seen = []
+
+    def found():
+        return any(match(o) for o in seen)
+    deadline = time.monotonic() + timeout
+    out = b""
+    # Stop as soon as our event is there: read lines as they come.
+    os.set_blocking(t.proc.stdout.fileno(), False)
+    while time.monotonic() < deadline and not found():
+        time.sleep(0.05)
+        chunk = t.proc.stdout.read() or b""
+        out += chunk
+        lines = out.split(b"\n")
+        seen = json_lines(b"\n".join(lines[:-1]) + (b"\n" if len(lines) > 1 else b""))
+    t.proc.send_signal(signal.SIGINT)
+    rc, rest, err = t.wait()
+    assert rc == 0, f"exit {rc}: {err!r}"
+    seen = json_lines(out + (rest or b""))
+    hits = [o for o in seen if match(o)]
+    assert hits, f"no matching event; stderr {err!r}"
+    return hits[0], seen
+
+
+def test_argv_exact_with_hard_characters():
+    m = marker()
+    args = [m, "two words", 'a "quoted" one', "new\nline", b"\xff\xfe latin".decode("latin-1"),
+            "", "back\\slash"]
+    raw = [a.encode("latin-1") if "\xff" in a else a.encode() for a in args]
+    pid = {}
+
+    def make():
+        pid["p"] = run_echo(*raw)
+    ev, _ = trace_one([], make, lambda o: m in o["argv"])
+    assert ev["pid"] == pid["p"]
+    assert ev["ppid"] == os.getpid()
+    assert ev["uid"] == 0
+    assert ev["comm"] == "echo"
+    assert ev["ret"] == 0 and "error" not in ev
+    assert ev["filename"] == os.path.realpath(ECHO)
+    # Bytes that are not UTF-8 come back as \u00XX escapes, i.e. code points U+00XX.
+    assert ev["argv"] == [ECHO] + args
+    assert "truncated" not in ev
+    assert isinstance(ev["ts_ns"], int) and abs(ev["ts_ns"] / 1e9 - time.time()) < 60
+
+
+def test_json_escapes_exact_bytes():
+    m = marker()
+    t = Tracer(["exec", "--json", "-n", "echo"])
+    run_echo(m, b"\xff", "tab\there")
+    time.sleep(0.5)
+    rc, stdout, _ = t.stop()
+    line = [ln for ln in stdout.split(b"\n") if m.encode() in ln][0]
+    assert b'"argv":["/bin/echo","' + m.encode() + b'","\\u00ff","tab\\there"]' in line, line
+
+
+def test_more_than_max_args_is_truncated():
+    m = marker()
+    extra = [f"arg{i}" for i in range(30)]
+    ev, _ = trace_one([], lambda: run_echo(m, *extra), lambda o: m in o["argv"])
+    assert ev["argv"] == [ECHO, m] + extra[:18]
+    assert ev["truncated"] is True
+    ev, _ = trace_one(["--max-args", "3"], lambda: run_echo(m, *extra),
+                      lambda o: m in o["argv"])
+    assert ev["argv"] == [ECHO, m, "arg0"]
+    assert ev["truncated"] is True
+
+
+def test_long_argument_is_cut_and_marked():
+    m = marker()
+    long_arg = "x" * 400
+    ev, _ = trace_one([], lambda: run_echo(m, long_arg), lambda o: m in o["argv"])
+    assert ev["argv"] == [ECHO, m, "x" * 255]
+    assert ev["truncated"] is True
+
+
+def test_table_output_quotes_and_marks():
+    m = marker()
+    t = Tracer(["exec", "-q", "-n", "echo"])
+    run_echo(m, "two words", "y" * 300)
+    time.sleep(0.5)
+    rc, out, err = t.stop()
+    assert rc == 0
+    lines = out.decode().splitlines()
+    assert lines[0].split() == ["PID", "PPID", "UID", "COMM", "RET", "ARGS"]
+    row = [ln for ln in lines if m in ln][0]
+    assert row.endswith(f'"{ECHO}" "{m}" "two words" "{"y" * 255}"...'), row
+    cols = row.split()
+    assert cols[1] == str(os.getpid()) and cols[2] == "0" and cols[3] == "echo" and cols[4] == "0"
+
+
+def test_failed_exec_only_with_x():
+    missing = "/nonexistent-" + marker()
+    m = marker()
+
+    def make():
+        try:
+            subprocess.run([missing, "arg"])
+        except FileNotFoundError:
+            pass
+        run_echo(m)
+    # Without -x: the marker arrives, the failure does not.
+    ev, seen = trace_one([], make, lambda o: m in o["argv"])
+    assert not [o for o in seen if o["filename"] == missing]
+    # With -x: the failure is there, with its errno.
+    ev, _ = trace_one(["-x"], make, lambda o: o["filename"] == missing)
+    assert ev["ret"] == -2 and ev["error"] == "ENOENT"
+    assert ev["argv"] == [missing, "arg"]
+    assert ev["ppid"] == os.getpid()
+
+
+def test_failed_exec_table_shows_errno_name():
+    missing = "/nonexistent-" + marker()
+    t = Tracer(["exec", "-x"])
+    try:
+        subprocess.run([missing])
+    except FileNotFoundError:
+        pass
+    rc, out, _ = t.stop()
+    row = [ln for ln in out.decode().splitlines() if missing in ln][0]
+    assert row.split()[4] == "ENOENT", row
+
+
+def test_execveat_is_seen():
+    m = marker()
+    fd = os.open(ECHO, os.O_RDONLY)
+    pid = {}
+
+    def make():
+        child = os.fork()
+        if child == 0:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+            os.execve(fd, [ECHO, m], {})  # fexecve: execveat(fd, "", ..., AT_EMPTY_PATH)
+        pid["p"] = child
+        os.waitpid(child, 0)
+    ev, _ = trace_one([], make, lambda o: m in o["argv"])
+    os.close(fd)
+    assert ev["pid"] == pid["p"]
+    assert ev["filename"] == os.path.realpath(ECHO)
+
+
+def test_relative_exec_resolves_filename():
+    m = marker()
+    d = tempfile.mkdtemp()
+    try:
+        shutil.copy(ECHO, os.path.join(d, "myecho"))
+        ev, _ = trace_one([], lambda: run_echo_in(d, "./myecho", m), lambda o: m in o["argv"])
+        assert ev["filename"] == os.path.join(os.path.realpath(d), "myecho")
+        assert ev["argv"] == ["./myecho", m]
+        assert ev["comm"] == "myecho"
+    finally:
+        shutil.rmtree(d)
+
+
+def run_echo_in(cwd, prog, *args):
+    subprocess.run([prog] + list(args), cwd=cwd, stdout=subprocess.DEVNULL)
+
+
+def waiting_child(*cmd, preexec=None):
+    """A shell that execs cmd once it reads a line: its pid is known before the exec."""
+    return subprocess.Popen(["/bin/sh", "-c", 'read x; exec "$@"', "sh"] + list(cmd),
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            preexec_fn=preexec)
+
+
+def trace_filtered(args, children, other):
+    """Trace with args while the waiting children exec and `other` runs; returns events."""
+    t = Tracer(["exec", "--json"] + args)
+    for c in children:
+        c.stdin.write(b"go\n")
+        c.stdin.close()
+        c.wait()
+    other()
+    time.sleep(0.3)
+    rc, out, err = t.stop()
+    assert rc == 0, err
+    return json_lines(out, "exec")
+
+
+def test_pid_filter_includes_and_excludes():
+    m_in, m_out = marker(), marker()
+    child = waiting_child(ECHO, m_in)
+    evs = trace_filtered(["-p", str(child.pid)], [child], lambda: run_echo(m_out))
+    assert [e["argv"] for e in evs] == [[ECHO, m_in]]
+    assert evs[0]["pid"] == child.pid
+
+
+def test_ppid_filter():
+    m_in, m_out = marker(), marker()
+    evs = trace_filtered(["-P", str(os.getpid())], [],
+                         lambda: (run_echo(m_in), subprocess.run(
+                             ["/bin/sh", "-c", f"{ECHO} {m_out} >/dev/null"])))
+    assert execs_with(evs, m_in)
+    assert execs_with(evs, "/bin/sh")
+    assert not execs_with(evs, m_out)  # the shell's child has the shell as parent
+
+
+def test_uid_filter_includes_and_excludes():
+    m_in, m_out = marker(), marker()
+
+    def drop():
+        os.setgid(65534)
+        os.setuid(65534)
+    child = waiting_child(ECHO, m_in, preexec=drop)
+    evs = trace_filtered(["-u", "65534"], [child], lambda: run_echo(m_out))
+    assert [e["argv"] for e in evs] == [[ECHO, m_in]]
+    assert evs[0]["uid"] == 65534
+
+
+def test_name_filter_matches_comm_after_exec():
+    m_in = marker()
+    evs = trace_filtered(["-n", "ech"], [], lambda: (run_echo(m_in), subprocess.run(["true"])))
+    assert execs_with(evs, m_in)
+    assert all(e["comm"] and "ech" in e["comm"] for e in evs)
+
+
+def test_line_filter():
+    m_in, m_out = marker(), marker()
+    evs = trace_filtered(["-l", m_in[4:]], [], lambda: (run_echo(m_in), run_echo(m_out)))
+    assert [e["argv"] for e in evs] == [[ECHO, m_in]]
+
+
+def test_cgroup_filter():
+    base = "/sys/fs/cgroup/unified"
+    if not os.path.isdir(base):
+        base = "/sys/fs/cgroup"
+    cg = os.path.join(base, marker())
+    try:
+        os.mkdir(cg)
+    except OSError as e:
+        raise lib.Skip(f"cannot create a cgroup v2 directory under {base}: {e}")
+    try:
+        m_in, m_out = marker(), marker()
+
+        def enter():
+            with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+                f.write("0")
+        child = waiting_child(ECHO, m_in, preexec=enter)
+        evs = trace_filtered(["-c", cg], [child], lambda: run_echo(m_out))
+        assert [e["argv"] for e in evs] == [[ECHO, m_in]]
+    finally:
+        wait_for(lambda: not open(os.path.join(cg, "cgroup.procs")).read(), what="empty cgroup")
+        os.rmdir(cg)
+
+
+def test_count_stops_after_n_events():
+    t = Tracer(["exec", "--json", "--count", "2", "-n", "echo"])
+    for _ in range(5):
+        run_echo(marker())
+    rc, out, err = t.wait(timeout=10)
+    assert rc == 0, err
+    assert len(json_lines(out)) == 2
+
+
+def test_duration_stops():
+    start = time.monotonic()
+    p = run(["exec", "--duration", "0.5"])
+    took = time.monotonic() - start
+    assert p.returncode == 0, p.stderr
+    assert took < 5, took
+
+
+def test_sigterm_exits_cleanly():
+    t = Tracer(["exec"])
+    rc, out, err = t.stop(signal.SIGTERM)
+    assert rc == 0, err
+    assert out.decode().startswith("    PID")
+
+
+def test_head_closes_pipe_and_exits_zero():
+    """ebpftrace exec | head -1: once head exits, the next write fails and ebpftrace ends, 0."""
+    m = marker()
+    reader_r, reader_w = os.pipe()
+    tracer = subprocess.Popen([BINARY, "exec", "-n", "echo"], stdout=reader_w,
+                              stderr=subprocess.PIPE)
+    os.close(reader_w)
+    head = subprocess.Popen(["head", "-1"], stdin=reader_r, stdout=subprocess.PIPE)
+    os.close(reader_r)
+    err = b""
+    while b"Tracing" not in err:
+        err += os.read(tracer.stderr.fileno(), 4096)
+    deadline = time.monotonic() + 20
+    while tracer.poll() is None and time.monotonic() < deadline:
+        run_echo(m)
+        time.sleep(0.1)
+    assert tracer.poll() is not None, "ebpftrace did not exit after head closed the pipe"
+    tracer.kill()
+    assert tracer.wait() == 0
+    assert head.stdout.read().decode().split()[0] == "PID"
+    head.wait()
+
+
+def test_lost_events_are_reported():
+    # Records are over 4 KiB; a 4 KiB ring buffer can take none, so every exec is lost.
+    d = tempfile.mkdtemp()
+    try:
+        prog = os.path.join(d, "ebt-lost-exec")
+        shutil.copy("/bin/true", prog)
+        t = Tracer(["exec", "--json", "--ringbuf-size", "4K", "-n", "ebt-lost-exec"])
+        for _ in range(5):
+            subprocess.run([prog])
+        rc, out, err = t.stop()
+        assert rc == 0, err
+        objs = json_lines(out)
+        assert objs == [{"type": "lost", "count": 5}], objs
+        assert b"lost 5 events" in err, err
+    finally:
+        shutil.rmtree(d)
+
+
+def test_mounts_tracefs_when_absent():
+    # In a mount namespace of its own with tracefs unmounted, as on a bare host.
+    m = marker()
+    script = (f'umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; '
+              f'exec "{BINARY}" exec --json -v --count 1 -n echo')
+    t = subprocess.Popen(["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err = b""
+    deadline = time.monotonic() + 20
+    while b"Tracing" not in err and time.monotonic() < deadline:
+        err += os.read(t.stderr.fileno(), 4096)
+    run_echo(m)
+    out, rest = t.communicate(timeout=20)
+    err += rest
+    assert t.returncode == 0, err
+    assert b"mounted it at /sys/kernel/tracing" in err, err
+    assert json_lines(out)[0]["argv"] == [ECHO, m]
+
+
+def test_bad_input_is_a_one_line_usage_error():
+    assert_usage_error(["exec", "--bogus"], r"unrecognized option '--bogus'")
+    assert_usage_error(["exec", "--pid", "abc"], r"invalid --pid 'abc'")
+    assert_usage_error(["exec", "--pid", "-5"], r"invalid --pid '-5'")
+    assert_usage_error(["exec", "--duration", "0"], r"invalid --duration '0'")
+    assert_usage_error(["exec", "--max-args", "65"], r"invalid --max-args '65'")
+    assert_usage_error(["exec", "stray"], r"unexpected argument 'stray'")
+    assert_usage_error(["exec", "-c", "/nonexistent/cgroup"], r"invalid --cgroup")
+    assert_usage_error(["exce"], r"did you mean 'exec'")
+    assert_nothing_loaded()
+
+
+def test_help_and_version():
+    p = run(["exec", "--help"])
+    assert p.returncode == 0 and b"--max-args" in p.stdout and b"--pid" in p.stdout
+    p2 = run(["help", "exec"])
+    assert p2.returncode == 0 and p2.stdout == p.stdout
+    p = run(["--version"])
+    assert p.returncode == 0 and p.stdout.startswith(b"ebpftrace ") and b"libbpf 1." in p.stdout
+    p = run([])
+    assert p.returncode == 0 and b"  exec " in p.stdout
+
+
+def test_check_reports_features():
+    p = run(["check", "--json"])
+    assert p.returncode == 0, p.stderr
+    feats = {o["name"]: o for o in json_lines(p.stdout, "feature")}
+    for name in ("btf", "tracefs", "ringbuf", "tracepoint", "raw_tracepoint", "tp_btf", "kprobe",
+                 "fentry", "lsm", "tcx"):
+        assert name in feats and isinstance(feats[name]["ok"], bool), name
+    # exec itself attaches with tracepoints: they must be reported usable where it runs.
+    assert feats["tracepoint"]["ok"] and feats["btf"]["ok"]
+    # kprobe availability matches the kernel's kprobe PMU.
+    has_kprobe_pmu = os.path.exists("/sys/bus/event_source/devices/kprobe/type")
+    assert feats["kprobe"]["ok"] == has_kprobe_pmu, feats["kprobe"]
