@@ -43,17 +43,16 @@ UNIT_OBJS	:= $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o)
 HELPER_SRCS	:= $(wildcard tests/helpers/*.c)
 HELPERS		:= $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 
-LIBBPF_LIBDIR	:= $(shell pkg-config --variable=libdir libbpf 2>/dev/null)
-ifneq ($(wildcard $(LIBBPF_LIBDIR)/libbpf.a),)
-LIBBPF_LIBS	:= -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz
-FEATURES	:= libbpf-static
-else
-LIBBPF_LIBS	:= -lbpf -lelf -lz
-FEATURES	:= libbpf-shared
-endif
+# Deferred (=), so that `make deps all` sees the libbpf that deps has just installed.
+LIBBPF_STATIC	= $(wildcard $(shell pkg-config --variable=libdir libbpf 2>/dev/null)/libbpf.a)
+STATIC_LIBBPF	:= -Wl,-Bstatic -lbpf -Wl,-Bdynamic
+LIBBPF_LIBS	= $(if $(LIBBPF_STATIC),$(STATIC_LIBBPF),-lbpf) -lelf -lz
+# elfutils' libdw symbolizes user and kernel stacks (memleak).
+LDLIBS		:= -ldw
+FEATURES	= $(if $(LIBBPF_STATIC),libbpf-static,libbpf-shared)
 
 CFLAGS		?= -O2 -g
-ALL_CFLAGS	:= -std=gnu11 $(CFLAGS) -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
+ALL_CFLAGS	= -std=gnu11 $(CFLAGS) -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
 		   -I$(GEN) -Icommon -Ibpf -Icmd \
 		   -DEBPFTRACE_VERSION='"$(VERSION)"' -DEBPFTRACE_FEATURES='"$(FEATURES)"' $(SANFLAGS)
 LDFLAGS		+= $(SANFLAGS)
@@ -66,7 +65,7 @@ BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(GEN) 
 all: $(BUILD)/ebpftrace
 
 $(BUILD)/ebpftrace: $(CMD_OBJS) $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBBPF_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBBPF_LIBS) $(LDLIBS) -lm
 
 # Skeletons exist before the first compile; afterwards the .d files track which object uses which.
 $(BUILD)/obj/%.o: %.c | $(SKELS) $(GEN)/versions.ok
@@ -97,7 +96,7 @@ $(GEN)/versions.ok:
 unit: $(BUILD)/unit-tests helpers
 
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(filter-out $(BUILD)/obj/common/main.o,$(COMMON_OBJS))
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBBPF_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBBPF_LIBS) $(LDLIBS) -lm
 
 helpers: $(HELPERS)
 
@@ -126,23 +125,27 @@ clean:
 	rm -rf build/ebpftrace build/asan build/obj build/helpers build/unit-tests build/*.o build/*.d \
 		build/*.skel.h build/vmlinux.h build/versions.ok
 
-# Debian 12 has libbpf 1.1 and bpftool 7.1 in main: take both from bookworm-backports.
-DEPS_PKGS := clang llvm make gcc pkg-config libelf-dev zlib1g-dev libdw-dev python3 \
-	     clang-format iproute2 qemu-system-x86 busybox-static cpio kmod bpftrace
+# Debian 12 has libbpf 1.1 and bpftool 7.1 in main: take both from bookworm-backports (and the
+# elfutils libraries that libbpf-dev there depends on).
+BACKPORTS_PKGS	:= libbpf-dev bpftool libelf-dev libdw-dev
+DEPS_PKGS	:= clang llvm make gcc pkg-config zlib1g-dev python3 clang-format iproute2 \
+		   qemu-system-x86 busybox-static cpio kmod bpftrace
 deps:
-	@. /etc/os-release; \
-	 if [ "$$VERSION_CODENAME" = bookworm ] && ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then \
-		echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/bookworm-backports.list; \
-	 fi; \
-	 bp=; [ "$$VERSION_CODENAME" = bookworm ] && bp="-t bookworm-backports"; \
-	 if ! dpkg-query -W -f='$${Status}\n' $(DEPS_PKGS) libbpf-dev bpftool 2>/dev/null | grep -qv 'install ok installed' && \
-	    [ $$(dpkg-query -W -f='$${Status}\n' $(DEPS_PKGS) libbpf-dev bpftool 2>/dev/null | wc -l) -eq $(words $(DEPS_PKGS) libbpf-dev bpftool) ] && \
-	    pkg-config --atleast-version=$(LIBBPF_MIN) libbpf; then \
+	@missing=$$(for p in $(BACKPORTS_PKGS) $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	 if [ -z "$$missing" ] && pkg-config --atleast-version=$(LIBBPF_MIN) libbpf; then \
 		echo "deps: all installed"; exit 0; \
+	 fi; \
+	 . /etc/os-release; bp=; \
+	 if [ "$$VERSION_CODENAME" = bookworm ]; then \
+		bp="-t bookworm-backports"; \
+		grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/ || \
+		echo 'deb http://deb.debian.org/debian bookworm-backports main' \
+			> /etc/apt/sources.list.d/bookworm-backports.list; \
 	 fi; \
 	 export DEBIAN_FRONTEND=noninteractive; \
 	 apt-get update -qq && \
-	 apt-get install -y -qq $$bp libbpf-dev bpftool libelf-dev libdw-dev && \
-	 apt-get install -y -qq $(filter-out libelf-dev libdw-dev,$(DEPS_PKGS))
+	 apt-get install -y -qq $$bp $(BACKPORTS_PKGS) && \
+	 apt-get install -y -qq $(DEPS_PKGS)
 
 -include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/tests/*/*.d $(GEN)/*.bpf.d)
