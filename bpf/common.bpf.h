@@ -57,12 +57,12 @@ static __always_inline __u64 wakeup_flag(void)
 }
 
 /* Reserve a fixed-size record; a NULL return has already been counted as lost. */
-#define event_reserve(type)                                                                        \
-	({                                                                                         \
-		type *__e = bpf_ringbuf_reserve(&events, sizeof(type), 0);                         \
-		if (!__e)                                                                          \
-			count_lost_event();                                                        \
-		__e;                                                                               \
+#define event_reserve(type)                                                \
+	({                                                                 \
+		type *__e = bpf_ringbuf_reserve(&events, sizeof(type), 0); \
+		if (!__e)                                                  \
+			count_lost_event();                                \
+		__e;                                                       \
 	})
 
 static __always_inline void event_submit(void *event)

@@ -12,10 +12,10 @@
 #define EXEC_ARGS_SIZE	  (EXEC_ARG_LEN * EXEC_MAX_ARGS)
 
 enum exec_flags {
-	EXEC_MORE_ARGS	   = 1 << 0, /* argv had more than max_args arguments */
-	EXEC_ARGS_FAULT	   = 1 << 1, /* an argument could not be read */
+	EXEC_MORE_ARGS = 1 << 0,     /* argv had more than max_args arguments */
+	EXEC_ARGS_FAULT = 1 << 1,    /* an argument could not be read */
 	EXEC_PATH_RESOLVED = 1 << 2, /* filename is the absolute path of the file executed */
-	EXEC_PATH_CUT	   = 1 << 3, /* filename was too long or deep and holds its tail */
+	EXEC_PATH_CUT = 1 << 3,	     /* filename was too long or deep and holds its tail */
 };
 
 struct exec_cfg {
@@ -32,9 +32,9 @@ struct exec_event {
 	__u32 uid;
 	__s32 ret;
 	__u32 flags;
-	__u32 args_count;      /* arguments in args[] */
-	__u32 args_size;       /* bytes used in args[] */
-	__u64 args_cut;	       /* bit i: argument i was longer than EXEC_ARG_LEN - 1 and was cut */
+	__u32 args_count; /* arguments in args[] */
+	__u32 args_size;  /* bytes used in args[] */
+	__u64 args_cut;	  /* bit i: argument i was longer than EXEC_ARG_LEN - 1 and was cut */
 	char comm[TASK_COMM_LEN];
 	char filename[PATH_BUF_LEN];
 	char args[EXEC_ARGS_SIZE]; /* args_count NUL-terminated strings, back to back */

@@ -67,12 +67,9 @@ static const struct argp argp = {
 enum { F_PID, F_PPID, F_UID, F_COMM, F_RET, F_FILENAME, F_ARGV };
 
 static const struct out_field fields[] = {
-	[F_PID] = { "pid", "PID", 7 },
-	[F_PPID] = { "ppid", "PPID", 7 },
-	[F_UID] = { "uid", "UID", 6 },
-	[F_COMM] = { "comm", "COMM", -16 },
-	[F_RET] = { "ret", "RET", 6 },
-	[F_FILENAME] = { "filename", NULL, 0 },
+	[F_PID] = { "pid", "PID", 7 },	  [F_PPID] = { "ppid", "PPID", 7 },
+	[F_UID] = { "uid", "UID", 6 },	  [F_COMM] = { "comm", "COMM", -16 },
+	[F_RET] = { "ret", "RET", 6 },	  [F_FILENAME] = { "filename", NULL, 0 },
 	[F_ARGV] = { "argv", "ARGS", 0 },
 };
 
@@ -154,22 +151,9 @@ int cmd_exec(int argc, char **argv)
 	skel->rodata->common_cfg = common_bpf_cfg();
 	skel->rodata->exec_cfg = exec_opts.cfg;
 	skip_missing_tracepoints(skel);
-	ret = setup_before_load(skel->obj);
+	ret = skel_load_attach(skel->skeleton);
 	if (ret)
 		goto out;
-	ret = exec_bpf__load(skel);
-	if (ret) {
-		ret = report_bpf_error("loading the BPF programs", ret);
-		goto out;
-	}
-	ret = setup_after_load(skel->obj);
-	if (ret)
-		goto out;
-	ret = exec_bpf__attach(skel);
-	if (ret) {
-		ret = report_bpf_error("attaching the BPF programs", ret);
-		goto out;
-	}
 	out_init();
 	out_header(fields, ARRAY_SIZE(fields));
 	ret = events_run(skel->obj, "exec() calls", handle_event, NULL);

@@ -2,8 +2,7 @@
 #include <string.h>
 #include "dispatch.h"
 
-const struct subcommand *subcommand_find(const struct subcommand *table, size_t n,
-					 const char *name)
+const struct subcommand *subcommand_find(const struct subcommand *table, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(table[i].name, name))

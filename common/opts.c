@@ -45,7 +45,8 @@ static void set_ringbuf_size(const char *arg)
 	uint64_t v;
 
 	if (!parse_size(arg, &v) || v < 4096 || v > (1ull << 30) || (v & (v - 1)))
-		usage_error("invalid --ringbuf-size '%s': expected a power of two from 4K to 1G", arg);
+		usage_error("invalid --ringbuf-size '%s': expected a power of two from 4K to 1G",
+			    arg);
 	common_opts.ringbuf_size = v;
 }
 
@@ -72,7 +73,8 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		break;
 	case 'd':
 		if (!parse_seconds(arg, &common_opts.duration))
-			usage_error("invalid --duration '%s': expected a number of seconds > 0", arg);
+			usage_error("invalid --duration '%s': expected a number of seconds > 0",
+				    arg);
 		break;
 	case OPT_COUNT:
 		common_opts.count = opt_u64("--count", arg, 1, UINT64_MAX);
@@ -117,8 +119,8 @@ static error_t quiet_errors(int key, char *arg, struct argp_state *state)
 {
 	(void)arg;
 	if (key == ARGP_KEY_INIT) {
-		state->err_stream = fopencookie(NULL, "w", (cookie_io_functions_t){
-								   .write = discard_write });
+		state->err_stream =
+			fopencookie(NULL, "w", (cookie_io_functions_t){ .write = discard_write });
 		if (!state->err_stream)
 			state->err_stream = stderr;
 	}

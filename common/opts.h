@@ -11,11 +11,11 @@
 struct common_opts {
 	struct filter_cfg filter;
 	const char *cgroup_path;
-	double duration;	/* seconds; 0: until interrupted */
-	uint64_t count;		/* stop after this many output rows; 0: no limit */
-	uint64_t ringbuf_size;	/* bytes */
-	bool timestamp;		/* -T */
-	bool json;		/* --json */
+	double duration;       /* seconds; 0: until interrupted */
+	uint64_t count;	       /* stop after this many output rows; 0: no limit */
+	uint64_t ringbuf_size; /* bytes */
+	bool timestamp;	       /* -T */
+	bool json;	       /* --json */
 };
 
 extern struct common_opts common_opts;

@@ -141,6 +141,26 @@ int setup_after_load(struct bpf_object *obj)
 	return EXIT_OK;
 }
 
+int skel_load_attach(struct bpf_object_skeleton *skel)
+{
+	struct bpf_object *obj = *skel->obj;
+	int ret;
+
+	ret = setup_before_load(obj);
+	if (ret)
+		return ret;
+	ret = bpf_object__load_skeleton(skel);
+	if (ret)
+		return report_bpf_error("loading the BPF programs", ret);
+	ret = setup_after_load(obj);
+	if (ret)
+		return ret;
+	ret = bpf_object__attach_skeleton(skel);
+	if (ret)
+		return report_bpf_error("attaching the BPF programs", ret);
+	return EXIT_OK;
+}
+
 int report_bpf_error(const char *what, int err)
 {
 	const char *hint = verbose_mode ? "" : " (-v shows libbpf's messages)";

@@ -137,8 +137,8 @@ uint32_t opt_pid(const char *opt, const char *arg)
 
 	/* pid_max can be at most 4194304 (PID_MAX_LIMIT). */
 	if (!parse_u64(arg, 1, 4194304, &v))
-		usage_error("invalid %s '%s': expected a process id (a number from 1 to 4194304)", opt,
-			    arg);
+		usage_error("invalid %s '%s': expected a process id (a number from 1 to 4194304)",
+			    opt, arg);
 	return v;
 }
 

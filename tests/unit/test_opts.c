@@ -79,12 +79,12 @@ static int parse_in_child(char **argv, char *err, size_t size)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-#define CHECK_USAGE_ERROR(expected_msg, ...)                                                       \
-	do {                                                                                       \
-		char *__argv[] = { "ebpftrace test", __VA_ARGS__, NULL };                          \
-		char __err[512];                                                                   \
-		CHECK_INT_EQ(parse_in_child(__argv, __err, sizeof(__err)), EXIT_USAGE);           \
-		CHECK_STR_EQ(__err, expected_msg);                                                 \
+#define CHECK_USAGE_ERROR(expected_msg, ...)                                            \
+	do {                                                                            \
+		char *__argv[] = { "ebpftrace test", __VA_ARGS__, NULL };               \
+		char __err[512];                                                        \
+		CHECK_INT_EQ(parse_in_child(__argv, __err, sizeof(__err)), EXIT_USAGE); \
+		CHECK_STR_EQ(__err, expected_msg);                                      \
 	} while (0)
 
 TEST(bad_values_are_one_line_usage_errors)
@@ -117,8 +117,8 @@ TEST(unknown_option_is_one_line)
 
 TEST(valid_common_options)
 {
-	char *argv[] = { "ebpftrace test", "-p", "123", "-u", "0", "-n", "bash", "--json",
-			 "--count", "5", "-d", "1.5", NULL };
+	char *argv[] = { "ebpftrace test", "-p",      "123", "-u", "0",	  "-n", "bash",
+			 "--json",	   "--count", "5",   "-d", "1.5", NULL };
 	char err[512];
 
 	CHECK_INT_EQ(parse_in_child(argv, err, sizeof(err)), 100);

@@ -5,8 +5,8 @@
 #include "unit.h"
 
 static const struct out_field fields[] = {
-	{ "pid", "PID", 7 },	   { "comm", "COMM", -8 }, { "ret", "RET", 6 },
-	{ "hidden", NULL, 0 },	   { "argv", "ARGS", 0 },
+	{ "pid", "PID", 7 },   { "comm", "COMM", -8 }, { "ret", "RET", 6 },
+	{ "hidden", NULL, 0 }, { "argv", "ARGS", 0 },
 };
 
 static void start(bool json)
@@ -53,9 +53,10 @@ TEST(json_row_has_every_field)
 	out_header(fields, 5);
 	write_row(-2);
 	sb = out_buf();
-	CHECK_MEM_EQ(sb->buf, sb->len,
-		     "{\"type\":\"exec\",\"pid\":42,\"comm\":\"sh\",\"ret\":-2,\"error\":\"ENOENT\","
-		     "\"hidden\":\"x\",\"argv\":[\"a b\",\"c\"]}\n");
+	CHECK_MEM_EQ(
+		sb->buf, sb->len,
+		"{\"type\":\"exec\",\"pid\":42,\"comm\":\"sh\",\"ret\":-2,\"error\":\"ENOENT\","
+		"\"hidden\":\"x\",\"argv\":[\"a b\",\"c\"]}\n");
 	sb->len = 0;
 }
 

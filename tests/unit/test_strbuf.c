@@ -11,11 +11,11 @@ static struct strbuf json(const char *s, size_t n)
 	return sb;
 }
 
-#define CHECK_JSON(in, expected)                                                                   \
-	do {                                                                                       \
-		struct strbuf __sb = json(in, sizeof(in) - 1);                                     \
-		CHECK_MEM_EQ(__sb.buf, __sb.len, expected);                                        \
-		sb_free(&__sb);                                                                    \
+#define CHECK_JSON(in, expected)                               \
+	do {                                                   \
+		struct strbuf __sb = json(in, sizeof(in) - 1); \
+		CHECK_MEM_EQ(__sb.buf, __sb.len, expected);    \
+		sb_free(&__sb);                                \
 	} while (0)
 
 TEST(json_plain_ascii)
