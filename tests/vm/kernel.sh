@@ -30,7 +30,9 @@ die() {
 lookup_package() {
 	apt-cache show linux-image-amd64 2>/dev/null |
 		awk '/^Version:/ { v = $2 }
-		     /^Depends:/ && match($0, /linux-image-6\.1\.[0-9.-]+-amd64/) { print v, substr($0, RSTART, RLENGTH) }' |
+		     /^Depends:/ && match($0, /linux-image-6\.1\.[0-9.-]+-amd64/) {
+			print v, substr($0, RSTART, RLENGTH)
+		     }' |
 		sort -V | tail -n 1 | cut -d' ' -f2
 }
 
@@ -73,7 +75,8 @@ extract_vmlinux() {
 			xz -dc --single-stream
 		else
 			# xz-utils is only 'standard' priority; python3 (a test dependency) can do it too.
-			python3 -c 'import lzma, sys; sys.stdout.buffer.write(lzma.LZMADecompressor().decompress(sys.stdin.buffer.read()))'
+			python3 -c 'import lzma, sys
+sys.stdout.buffer.write(lzma.LZMADecompressor().decompress(sys.stdin.buffer.read()))'
 		fi >"$out.tmp"
 	[ "$(od -An -tx1 -N4 "$out.tmp" | tr -d ' ')" = 7f454c46 ] || die "decompressed kernel is not an ELF file"
 	mv "$out.tmp" "$out"
@@ -84,6 +87,7 @@ extract_vmlinux() {
 prepare() {
 	local pkg=$1 release kdir deb
 	release=${pkg#linux-image-}
+	[[ $release =~ ^6\.1\.[0-9]+-[0-9]+-amd64$ ]] || die "unexpected kernel package name '$pkg'"
 	kdir=$vmdir/$release
 	if [ ! -e "$kdir/ready" ]; then
 		rm -rf "$kdir"
@@ -116,9 +120,12 @@ main() {
 	exec 9>"$vmdir/.kernel.lock"
 	flock 9
 	if [ "$refresh" -eq 1 ] || [ ! -e "$vmdir/kernel/ready" ]; then
-		prepare "$(find_package)"
+		local pkg
+		pkg=$(find_package) # its own statement: set -e stops here when the lookup fails
+		prepare "$pkg"
 	fi
 	printf '%s\n' "$(cd "$vmdir/kernel" && pwd -P)"
 }
 
-main "$@"
+# One line, parsed before main runs: bash reads a script as it goes, and it may be edited meanwhile.
+main "$@"; exit

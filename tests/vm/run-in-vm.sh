@@ -11,23 +11,28 @@
 # PYTHONUNBUFFERED=1, PYTHONDONTWRITEBYTECODE=1, EBPFTRACE_VM=1, plus whatever --env adds.
 #
 # Exit status: CMD's own, or 124 when the timeout (default 300 s) killed the VM, 125 when the VM
-# failed (no qemu, no kernel, the guest never reported an exit code; the reason is on stderr).
+# failed (no qemu, no kernel, the guest hung (no heartbeat for VM_HANG_TIMEOUT, default 120 s) or
+# never reported an exit code; the reason and the guest console's last lines are on stderr).
 #
 # Knobs, for debugging: --verbose prints the accelerator and timings on stderr. VM_ACCEL=kvm|tcg
 # overrides the automatic choice (KVM only where a probe boot actually works, else TCG).
-# VM_MACHINE=pc|q35 replaces the default microvm (virtio-mmio; no PCI or ACPI interrupt routing to
-# set up, ~0.5 s faster to boot under TCG). VM_APPEND adds kernel parameters (ignore_loglevel;
-# ebpftrace_debug=1 time-stamps the guest init's steps on the console). VM_KEEP=1 keeps the job
-# directory (build/vm/runs/job.*: cmd, out, rc, console.log, qemu.log). build/vm/last-console.log
-# always has the guest console of the last run.
+# VM_MACHINE=q35 replaces the default pc machine (q35 boots ~0.2 s faster, without pc's ACPI PCI
+# interrupt links, but has been tried less here; not microvm: without HPET or ACPI PM timer its TSC
+# calibration fails on a busy host and the guest hangs, and its clock source is jiffies, 4 ms
+# steps). VM_APPEND adds kernel parameters
+# (ignore_loglevel; ebpftrace_debug=1 time-stamps the guest init's steps on the console). VM_KEEP=1
+# keeps the job directory (build/vm/runs/job.*: cmd, out, rc, console.log, qemu.log).
+# build/vm/last-console.log always has the guest console of the last run.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 vmdir=$repo/build/vm
 QEMU=${QEMU:-qemu-system-x86_64}
-MACHINE=${VM_MACHINE:-microvm}
+MACHINE=${VM_MACHINE:-pc}
 KVM_PROBE_TIMEOUT=30 # a working KVM boots the probe in about a second; a broken one may hang
+# The guest touches job/heartbeat every 5 s once booted; this long without one, it is taken as hung.
+HANG_TIMEOUT=${VM_HANG_TIMEOUT:-120}
 
 timeout=300
 verbose=0
@@ -39,6 +44,7 @@ accel=""
 job=""
 qpid=""
 outpos=0
+t_start=""
 t_cmd=""
 
 log() { printf 'run-in-vm: %s\n' "$*" >&2; }
@@ -87,14 +93,29 @@ parse_args() {
 # a separator): keep to characters that need no quoting anywhere.
 check_host() {
 	[[ $repo =~ ^/[A-Za-z0-9_./+-]+$ ]] ||
-		die "the repository path '$repo' must consist of letters, digits and _./+- only (it goes on the kernel command line)"
+		die "the repository path '$repo' goes on the kernel command line:" \
+			"it must consist of letters, digits and _./+- only"
 	command -v "$QEMU" >/dev/null || die "$QEMU not found (install qemu-system-x86)"
 }
 
-# A job directory is the guest's mailbox: cmd in; out, rc and started out.
+# A job directory is the guest's mailbox: cmd in; out, rc and started out. owner holds our PID.
 new_job_dir() {
+	local dir
 	mkdir -p "$vmdir/runs"
-	mktemp -d "$vmdir/runs/$1.XXXXXX"
+	dir=$(mktemp -d "$vmdir/runs/$1.XXXXXX")
+	echo "$$" >"$dir/owner"
+	printf '%s\n' "$dir"
+}
+
+# Job directories of runs that were SIGKILLed (no trap ran; qemu died with them, see start_qemu).
+# Other runs may be going on at the same time: only directories whose owner is gone are removed.
+sweep_stale_jobs() {
+	local dir owner
+	for dir in "$vmdir"/runs/*.*; do
+		[ -d "$dir" ] || continue
+		owner=$(cat "$dir/owner" 2>/dev/null) || continue
+		kill -0 "$owner" 2>/dev/null || rm -rf "$dir"
+	done
 }
 
 write_cmd() {
@@ -123,33 +144,26 @@ lsm_list() {
 	printf '%s\n' "$lsm"
 }
 
-# qemu arguments, one a line, for one boot running job directory $1 with accelerator $2.
-qemu_args() {
-	local dir=$1 acc=$2 append ninep=virtio-9p-pci
+start_qemu() {
+	local dir=$1 acc=$2 lsm append accel_args
+	lsm=$(lsm_list)
 	# quiet: every console character costs time under TCG. panic=-1 with -no-reboot: a guest panic
 	# (init failing) ends qemu at once instead of at the timeout.
-	append="console=ttyS0 quiet panic=-1 lsm=$(lsm_list)"
+	append="console=ttyS0 quiet panic=-1 lsm=$lsm"
 	append+=" ebpftrace_repo=$repo ebpftrace_job=$dir ebpftrace_kdir=$kdir ${VM_APPEND:-}"
-	case "$MACHINE" in microvm*) ninep=virtio-9p-device ;; esac
-	if [ "$acc" = kvm ]; then
-		printf '%s\n' -accel kvm -cpu host
-	else
-		printf '%s\n' -accel tcg,thread=multi -cpu max
-	fi
-	printf '%s\n' -nodefaults -no-user-config -display none -monitor none -no-reboot \
+	accel_args=(-accel "tcg,thread=multi" -cpu max)
+	[ "$acc" != kvm ] || accel_args=(-accel kvm -cpu host)
+	# --pdeathsig: should we be SIGKILLed (no trap runs then), qemu dies with us all the same.
+	setpriv --pdeathsig KILL -- "$QEMU" "${accel_args[@]}" \
+		-nodefaults -no-user-config -display none -monitor none -no-reboot \
 		-machine "$MACHINE" -smp 2 -m 1G \
 		-kernel "$kdir/vmlinux" -initrd "$initrd" -append "$append" \
 		-serial "file:$dir/console.log" \
 		-fsdev "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap" \
-		-device "$ninep,fsdev=hostroot,mount_tag=hostroot" \
+		-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
 		-fsdev "local,id=repo,path=$repo,security_model=none,multidevs=remap" \
-		-device "$ninep,fsdev=repo,mount_tag=repo"
-}
-
-start_qemu() {
-	local dir=$1 acc=$2 args
-	mapfile -t args < <(qemu_args "$dir" "$acc")
-	"$QEMU" "${args[@]}" </dev/null >"$dir/qemu.log" 2>&1 &
+		-device virtio-9p-pci,fsdev=repo,mount_tag=repo \
+		</dev/null >"$dir/qemu.log" 2>&1 &
 	qpid=$!
 }
 
@@ -180,26 +194,38 @@ relay_output() {
 	fi
 }
 
-# Relay output until qemu ends (0) or the deadline passes (1). Run with stderr to /dev/null: bash
-# reports a background job's death by a signal (qemu aborting) on its stderr at a random point.
+# Whether the guest has shown no sign of life (heartbeat, or boot start) for HANG_TIMEOUT seconds.
+# Checked every few seconds only: it costs a stat.
+hung() {
+	local beat
+	beat=$(stat -c %Y "$job/heartbeat" 2>/dev/null) || beat=${t_start%.*}
+	[ $((EPOCHSECONDS - beat)) -gt "$HANG_TIMEOUT" ]
+}
+
+# Relay output until qemu ends (0), the deadline passes (1) or the guest hangs (2). Run with stderr
+# to /dev/null: bash reports a background job's death by a signal (qemu aborting) on its stderr
+# at a random point.
 poll_qemu() {
-	local deadline=$1
+	local deadline=$1 tick=0
 	while kill -0 "$qpid"; do
 		[ -n "$t_cmd" ] || [ ! -e "$job/started" ] || t_cmd=$(now)
 		relay_output
 		[ "$(now_us)" -lt "$deadline" ] || return 1
+		tick=$((tick + 1))
+		[ $((tick % 50)) -ne 0 ] || ! hung || return 2
 		sleep 0.1
 	done
 }
 
-# Wait for qemu to end, relaying output as it comes; kill it at the deadline (now_us).
-# Returns 1 on timeout.
+# Wait for qemu to end, relaying output as it comes; kill it at the deadline (now_us) or when the
+# guest hangs. Returns 1 on timeout, 2 on a hang.
 wait_qemu() {
 	local deadline=$1 status=0
-	if ! poll_qemu "$deadline" 2>/dev/null; then
+	poll_qemu "$deadline" 2>/dev/null || status=$?
+	if [ "$status" -ne 0 ]; then
 		stop_qemu 2>/dev/null
 		relay_output
-		return 1
+		return "$status"
 	fi
 	wait "$qpid" 2>/dev/null || status=$?
 	qpid=""
@@ -258,6 +284,7 @@ cleanup() {
 	[ -n "$job" ] && [ -d "$job" ] || return 0
 	[ ! -s "$job/console.log" ] || cp "$job/console.log" "$vmdir/last-console.log"
 	if [ "${VM_KEEP:-0}" = 1 ]; then
+		rm -f "$job/owner" # ownerless: sweep_stale_jobs leaves it alone
 		log "job directory kept: $job"
 	else
 		rm -rf "$job"
@@ -271,9 +298,14 @@ report_vm_failure() {
 		log "qemu said:"
 		tail -n 20 "$job/qemu.log" >&2
 	fi
+	show_console
+}
+
+# The kernel's last words (panics, stalls, oopses) tell why a guest ended or hung.
+show_console() {
 	if [ -s "$job/console.log" ]; then
 		log "last lines of the guest console (all of it: $vmdir/last-console.log):"
-		tail -n 30 "$job/console.log" >&2
+		tail -n 40 "$job/console.log" >&2
 	fi
 }
 
@@ -285,26 +317,40 @@ main() {
 	trap 'exit 143' TERM
 	kdir=$("$here/kernel.sh") || die "the VM kernel is not available (see above)"
 	initrd=$("$here/initramfs.sh" "$kdir") || die "cannot build the VM's initramfs (see above)"
+	sweep_stale_jobs
 	choose_accel
 	job=$(new_job_dir job)
 	write_cmd "$job" "${cmd[@]}"
 
-	local t_start t_end rc
+	local t_end rc
 	t_start=$(now)
 	start_qemu "$job" "$accel"
-	if ! wait_qemu $(($(now_us) + timeout * 1000000)); then
+	local status=0
+	wait_qemu $(($(now_us) + timeout * 1000000)) || status=$?
+	case "$status" in
+	1)
 		log "error: timeout: '${cmd[*]}' did not finish within $timeout s; qemu killed"
+		show_console
 		exit 124
-	fi
+		;;
+	2)
+		log "error: the guest hung: no heartbeat for $HANG_TIMEOUT s; qemu killed"
+		show_console
+		exit 125
+		;;
+	esac
 	t_end=$(now)
 	if [ "$verbose" -eq 1 ]; then
-		log "accel=$accel machine=$MACHINE boot-to-command=$([ -z "$t_cmd" ] || elapsed "$t_start" "$t_cmd") s total=$(elapsed "$t_start" "$t_end") s"
+		log "accel=$accel machine=$MACHINE" \
+			"boot-to-command=$([ -z "$t_cmd" ] || elapsed "$t_start" "$t_cmd") s" \
+			"total=$(elapsed "$t_start" "$t_end") s"
 	fi
 	if ! rc=$(cat "$job/rc" 2>/dev/null) || ! [[ $rc =~ ^[0-9]+$ ]]; then
 		report_vm_failure
 		exit 125
 	fi
-	exit "$rc"
+	return "$rc"
 }
 
-main "$@"
+# One line, parsed before main runs: bash reads a script as it goes, and it may be edited meanwhile.
+main "$@"; exit
