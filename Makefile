@@ -108,6 +108,11 @@ $(BUILD)/helpers/%: tests/helpers/%.c
 test:
 	tests/run
 
+# Overhead, delivery, start-up, memory and size, next to the untraced loop and bpftrace (root).
+.PHONY: bench
+bench: all
+	bench/run
+
 lint:
 	clang-format --dry-run -Werror $(wildcard cmd/*.[ch] common/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/helpers/*.c)
 
@@ -129,7 +134,8 @@ clean:
 # elfutils libraries that libbpf-dev there depends on).
 BACKPORTS_PKGS	:= libbpf-dev bpftool libelf-dev libdw-dev
 DEPS_PKGS	:= clang llvm make gcc pkg-config zlib1g-dev python3 clang-format iproute2 \
-		   qemu-system-x86 busybox-static cpio kmod bpftrace
+		   qemu-system-x86 busybox-static cpio kmod xz-utils bpftrace \
+		   libc6-dbg
 deps:
 	@missing=$$(for p in $(BACKPORTS_PKGS) $(DEPS_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \

@@ -17,6 +17,7 @@ struct filter_cfg {
 	__u32 comm_len;		  /* length of comm (a substring of the task's comm) */
 	char comm[TASK_COMM_LEN]; /* substring to look for */
 	__u32 cgroup;		  /* 1: only tasks under the cgroup in cgroup_filter */
+	__u64 cgroup_id;	  /* that cgroup's id, for filter_task() */
 };
 
 /* Written into .rodata before load, as `common_cfg`. */

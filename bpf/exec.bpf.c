@@ -45,9 +45,14 @@ static __always_inline void read_args(struct exec_event *e, const char *const *a
 		if (off > EXEC_ARGS_SIZE - EXEC_ARG_LEN)
 			return;
 		len = bpf_probe_read_user_str(&e->args[off], EXEC_ARG_LEN, arg);
-		if (len <= 0) {
+		if (len < 0) {
 			e->flags |= EXEC_ARGS_FAULT;
 			return;
+		}
+		/* Older kernels (6.1 among them) return 0, not 1, for an empty string. */
+		if (len == 0) {
+			e->args[off] = '\0';
+			len = 1;
 		}
 		if (len == EXEC_ARG_LEN)
 			e->args_cut |= 1ULL << i;

@@ -4,5 +4,10 @@
 #define EBPFTRACE_CMDS_H
 
 int cmd_exec(int argc, char **argv);
+int cmd_runqlat(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_open(int argc, char **argv);
+int cmd_tcpconnlat(int argc, char **argv);
+int cmd_memleak(int argc, char **argv);
 
 #endif

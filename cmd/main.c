@@ -12,6 +12,13 @@
 
 static const struct subcommand subcommands[] = {
 	{ "exec", "every exec() with pid, ppid, uid, comm, full argv and result", cmd_exec },
+	{ "runqlat", "run-queue latency histograms: how long runnable tasks wait for a CPU",
+	  cmd_runqlat },
+	{ "kill", "signals generated or sent by kill() calls, with sender and target", cmd_kill },
+	{ "open", "every open/openat/openat2/creat with flags, mode, path and result", cmd_open },
+	{ "tcpconnlat", "TCP connect latency per connection, or as a histogram", cmd_tcpconnlat },
+	{ "memleak", "outstanding allocations by symbolized stack, of a process or the kernel",
+	  cmd_memleak },
 };
 
 static const char *const builtins[] = { "help", "check", "version" };

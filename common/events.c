@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,6 +148,63 @@ int events_run(struct bpf_object *obj, const char *what, event_fn fn, void *ctx)
 	lost_events_report(lost_events_read(obj));
 	out_flush();
 	return ret;
+}
+
+struct events_reader {
+	struct ring_buffer *rb;
+	struct bpf_object *obj;
+	struct dispatch d;
+};
+
+struct events_reader *events_reader_new(struct bpf_object *obj, event_fn fn, void *ctx)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, "events");
+	struct events_reader *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->obj = obj;
+	r->d = (struct dispatch){ .fn = fn, .ctx = ctx };
+	r->rb = ring_buffer__new(bpf_map__fd(map), dispatch_record, &r->d, NULL);
+	if (!r->rb) {
+		err_msg("cannot set up the ring buffer: %s", strerror(errno));
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+int events_reader_poll(struct events_reader *r, double seconds)
+{
+	double end = now_seconds() + seconds;
+	int ret = EXIT_OK;
+
+	while (ret == EXIT_OK && run_going()) {
+		double left_ms = (end - now_seconds()) * 1000;
+		int n;
+
+		if (left_ms <= 0)
+			break;
+		n = ring_buffer__poll(r->rb, left_ms < POLL_MS ? (int)left_ms + 1 : POLL_MS);
+		if (n >= 0)
+			n = ring_buffer__consume(r->rb);
+		out_flush();
+		if (n < 0 && n != -ECANCELED && n != -EINTR) {
+			if (!r->d.err)
+				err_msg("reading the ring buffer failed: %s", strerror(-n));
+			ret = EXIT_RUNTIME;
+		}
+	}
+	return ret;
+}
+
+void events_reader_free(struct events_reader *r)
+{
+	if (!r)
+		return;
+	ring_buffer__free(r->rb);
+	lost_events_report(lost_events_read(r->obj));
+	free(r);
 }
 
 uint64_t lost_events_read(struct bpf_object *obj)

@@ -28,6 +28,16 @@ bool run_sleep(double seconds);
  */
 int events_run(struct bpf_object *obj, const char *what, event_fn fn, void *ctx);
 
+/*
+ * For interval-driven subcommands that also stream records (memleak -t): the ring buffer read
+ * by their own loop. poll hands records to fn for up to seconds, less if the run stops, and
+ * returns EXIT_OK or an exit code; free reports lost events.
+ */
+struct events_reader;
+struct events_reader *events_reader_new(struct bpf_object *obj, event_fn fn, void *ctx);
+int events_reader_poll(struct events_reader *r, double seconds);
+void events_reader_free(struct events_reader *r);
+
 /* Events the BPF side could not put in the ring buffer, summed over CPUs. */
 uint64_t lost_events_read(struct bpf_object *obj);
 /* Say so on stderr and, with --json, as {"type":"lost","count":N}; nothing when lost is 0. */

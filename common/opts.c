@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "cgroup.h"
 #include "opts.h"
 #include "util.h"
 
@@ -141,8 +142,12 @@ void parse_args(const struct argp *argp, int argc, char **argv, void *input)
 struct common_cfg common_bpf_cfg(void)
 {
 	struct common_cfg cfg = { .filter = common_opts.filter };
+	uint64_t cgroup_id = 0;
 
 	cfg.filter.cgroup = common_opts.cgroup_path != NULL;
+	/* filter_task() compares ids: the cgroup_filter map only answers for the current task. */
+	if (common_opts.cgroup_path && cgroup_id_of(common_opts.cgroup_path, &cgroup_id))
+		cfg.filter.cgroup_id = cgroup_id;
 	/* Wake the reader when a quarter of the buffer is used; below that it polls. */
 	cfg.wakeup_bytes = common_opts.ringbuf_size / 4;
 	return cfg;

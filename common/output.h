@@ -31,6 +31,14 @@ void out_u64(const struct out_field *f, uint64_t v);
 void out_s64(const struct out_field *f, int64_t v);
 void out_str(const struct out_field *f, const char *s, size_t maxlen);
 void out_bool(const struct out_field *f, bool v);
+/* An address: a number in JSON, 0x-prefixed hex in tables. */
+void out_hex(const struct out_field *f, uint64_t v);
+/* A number shown in octal in tables, like a file mode (0640); a plain number in JSON. */
+void out_octal(const struct out_field *f, uint64_t v);
+/* A field with no value in this row: "-" in tables, no key at all in JSON. */
+void out_none(const struct out_field *f);
+/* A fixed-point number v / 10^decimals, printed with exactly that many decimals (1234, 3: 1.234). */
+void out_fixed(const struct out_field *f, uint64_t v, unsigned int decimals);
 /* A syscall result: JSON "key":ret and, when negative, "error":"ENAME"; table 0/value or ENAME. */
 void out_result(const struct out_field *f, int64_t ret);
 /* An array of strings: JSON array; table cell of space-separated items (quoted with quote). */
@@ -52,6 +60,8 @@ bool out_closed(void);
 
 /* Convert a CLOCK_MONOTONIC time (bpf_ktime_get_ns) to wall-clock nanoseconds since the epoch. */
 uint64_t mono_to_wall_ns(uint64_t mono_ns);
+/* Now, as wall-clock nanoseconds since the epoch (the ts_ns of output made by a timer). */
+uint64_t wall_now_ns(void);
 /* "HH:MM:SS.mmm" local time, into buf (at least 13 bytes). */
 void format_local_time(uint64_t wall_ns, char *buf, size_t size);
 

@@ -57,8 +57,8 @@ static int load_trial(enum bpf_prog_type type, enum bpf_attach_type attach, int 
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = attach,
 		    .attach_btf_id = btf_id);
-	int fd = bpf_prog_load(type, "ebpftrace_probe", "GPL", return_zero,
-			       ARRAY_SIZE(return_zero), &opts);
+	int fd = bpf_prog_load(type, "ebpftrace_probe", "GPL", return_zero, ARRAY_SIZE(return_zero),
+			       &opts);
 
 	return fd < 0 ? -errno : fd;
 }
@@ -212,8 +212,6 @@ static bool bpf_lsm_active(void)
 
 void probe_kernel(enum attach_method m, const char *target, struct probe_result *res)
 {
-	char hook[128];
-
 	switch (m) {
 	case METHOD_FENTRY:
 		probe_btf_typed(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, target, "fentry", res);
@@ -223,12 +221,13 @@ void probe_kernel(enum attach_method m, const char *target, struct probe_result 
 		break;
 	case METHOD_LSM:
 		if (!bpf_lsm_active()) {
-			set_reason(res, false, "the bpf LSM is not active (add bpf to lsm= on the "
-					       "kernel command line)");
+			set_reason(res, false,
+				   "the bpf LSM is not active (add bpf to lsm= on the "
+				   "kernel command line)");
 			break;
 		}
-		snprintf(hook, sizeof(hook), "bpf_lsm_%s", target);
-		probe_btf_typed(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, hook, "lsm", res);
+		/* libbpf adds the bpf_lsm_ prefix of the hook's BTF name itself. */
+		probe_btf_typed(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, target, "lsm", res);
 		break;
 	case METHOD_KPROBE:
 		probe_kprobe(target, res);
@@ -244,8 +243,8 @@ void probe_kernel(enum attach_method m, const char *target, struct probe_result 
 	}
 }
 
-int choose_method(const char *program, const struct attach_candidate *cands, size_t n,
-		  int forced, probe_fn probe, struct probe_result *res)
+int choose_method(const char *program, const struct attach_candidate *cands, size_t n, int forced,
+		  probe_fn probe, struct probe_result *res)
 {
 	bool tried = false;
 
@@ -267,6 +266,86 @@ int choose_method(const char *program, const struct attach_candidate *cands, siz
 	return -1;
 }
 
+static bool candidate_method(const struct attach_candidate *cands, size_t n, int m)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((int)cands[i].method == m)
+			return true;
+	return false;
+}
+
+int opt_method(const char *arg, const struct attach_candidate *cands, size_t n)
+{
+	int m = method_by_name(arg);
+	char list[128] = "";
+	size_t len = 0;
+
+	if (m >= 0 && candidate_method(cands, n, m))
+		return m;
+	for (size_t i = 0; i < n; i++) {
+		if (candidate_method(cands, i, cands[i].method))
+			continue; /* listed already */
+		len += snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "",
+				method_name(cands[i].method));
+		if (len >= sizeof(list))
+			break;
+	}
+	usage_error("invalid --method '%s': expected one of %s", arg, list);
+}
+
+int select_method(const char *program, const struct attach_candidate *cands, size_t n, int forced)
+{
+	struct probe_result res;
+	int i = choose_method(program, cands, n, forced, probe_kernel, &res);
+
+	if (i >= 0)
+		return i;
+	if (forced >= 0)
+		err_msg("--method %s is not usable on this kernel: %s", method_name(forced),
+			res.reason);
+	else
+		err_msg("no attach method works on this kernel (the last one tried: %s)",
+			res.reason);
+	return -1;
+}
+
+/* The method a program of the object is written for, from its section; -1 if none of ours. */
+static int program_method(const struct bpf_program *prog)
+{
+	enum bpf_attach_type attach = bpf_program__expected_attach_type(prog);
+
+	switch (bpf_program__type(prog)) {
+	case BPF_PROG_TYPE_TRACING:
+		if (attach == BPF_TRACE_FENTRY || attach == BPF_TRACE_FEXIT)
+			return METHOD_FENTRY;
+		return attach == BPF_TRACE_RAW_TP ? METHOD_TP_BTF : -1;
+	case BPF_PROG_TYPE_KPROBE:
+		return METHOD_KPROBE;
+	case BPF_PROG_TYPE_TRACEPOINT:
+		return METHOD_TRACEPOINT;
+	case BPF_PROG_TYPE_RAW_TRACEPOINT:
+		return METHOD_RAW_TP;
+	case BPF_PROG_TYPE_LSM:
+		return METHOD_LSM;
+	default:
+		return -1;
+	}
+}
+
+void autoload_method(struct bpf_object *obj, const struct attach_candidate *cands, size_t n,
+		     enum attach_method chosen)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj)
+	{
+		int m = program_method(prog);
+
+		if (m != (int)chosen && candidate_method(cands, n, m))
+			bpf_program__set_autoload(prog, false);
+	}
+}
+
 /* A TCX link on loopback ingress, closed at once (a passing program: nothing changes for lo). */
 static void probe_tcx(struct probe_result *res)
 {
@@ -278,7 +357,8 @@ static void probe_tcx(struct probe_result *res)
 	}
 	link = bpf_link_create(fd, 1, BPF_TCX_INGRESS, NULL);
 	if (link < 0)
-		set_reason(res, false, "TCX link refused (6.6+ needed; netlink tc used instead): %s",
+		set_reason(res, false,
+			   "TCX link refused (6.6+ needed; netlink tc used instead): %s",
 			   strerror(errno));
 	else
 		set_reason(res, true, "TCX links attach");

@@ -44,8 +44,29 @@ void probe_kernel(enum attach_method m, const char *target, struct probe_result 
  * method are tried. Returns its index, or -1 (reason then says why the last one failed). Under
  * -v each trial is reported.
  */
-int choose_method(const char *program, const struct attach_candidate *cands, size_t n,
-		  int forced, probe_fn probe, struct probe_result *res);
+int choose_method(const char *program, const struct attach_candidate *cands, size_t n, int forced,
+		  probe_fn probe, struct probe_result *res);
+
+/*
+ * What a subcommand with a variant per method calls. --method NAME: the method, which must be one
+ * of the candidates' (else a usage error that lists them).
+ */
+int opt_method(const char *arg, const struct attach_candidate *cands, size_t n);
+
+/*
+ * choose_method() on the running kernel. Returns the candidate's index, or -1 after saying why
+ * nothing (or not the --method given) works; the caller then exits with EXIT_UNSUPPORTED.
+ */
+int select_method(const char *program, const struct attach_candidate *cands, size_t n, int forced);
+
+/*
+ * One BPF object can carry a variant of its programs per candidate method: after open, turn off
+ * autoload for the programs of every candidate method but the chosen one. Programs of other
+ * methods are left alone.
+ */
+struct bpf_object;
+void autoload_method(struct bpf_object *obj, const struct attach_candidate *cands, size_t n,
+		     enum attach_method chosen);
 
 /* `ebpftrace check`: report what this kernel offers. Returns an exit code. */
 int probe_report(bool json);

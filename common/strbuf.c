@@ -21,15 +21,29 @@ static void sb_grow(struct strbuf *sb, size_t extra)
 
 void sb_put(struct strbuf *sb, const void *data, size_t n)
 {
-	sb_grow(sb, n);
+	if (!n)
+		return;
+	if (sb->len + n > sb->cap)
+		sb_grow(sb, n);
 	memcpy(sb->buf + sb->len, data, n);
 	sb->len += n;
 }
 
 void sb_putc(struct strbuf *sb, char c)
 {
-	sb_grow(sb, 1);
+	if (sb->len >= sb->cap)
+		sb_grow(sb, 1);
 	sb->buf[sb->len++] = c;
+}
+
+/* The length of the run at s of bytes that go out unchanged: printable ASCII but quote and '\\'. */
+static size_t plain_run(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\')
+		i++;
+	return i;
 }
 
 void sb_puts(struct strbuf *sb, const char *s)
@@ -133,8 +147,14 @@ void sb_json_str(struct strbuf *sb, const char *s, size_t n)
 	sb_putc(sb, '"');
 	while (i < n) {
 		unsigned char c = p[i];
-		size_t len;
+		size_t len = plain_run(p + i, n - i);
 
+		/* Most text needs no escaping: copy it a run at a time. */
+		if (len) {
+			sb_put(sb, p + i, len);
+			i += len;
+			continue;
+		}
 		switch (c) {
 		case '"':
 			sb_put(sb, "\\\"", 2);
@@ -207,8 +227,14 @@ size_t sb_table_str(struct strbuf *sb, const char *s, size_t n, int quote)
 	}
 	while (i < n) {
 		unsigned char c = p[i];
-		size_t len;
+		size_t len = plain_run(p + i, n - i);
 
+		if (len) {
+			sb_put(sb, p + i, len);
+			cols += len;
+			i += len;
+			continue;
+		}
 		if (quote && (c == '"' || c == '\\')) {
 			sb_putc(sb, '\\');
 			sb_putc(sb, c);

@@ -142,6 +142,29 @@ uint32_t opt_pid(const char *opt, const char *arg)
 	return v;
 }
 
+void opt_list(const char *opt, const char *arg, const char *what,
+	      bool (*fn)(const char *item, void *ctx), void *ctx)
+{
+	char item[64];
+
+	for (const char *p = arg;; p++) {
+		size_t len = strcspn(p, ",");
+
+		if (len == 0)
+			usage_error("invalid %s '%s': an empty item in the list", opt, arg);
+		if (len < sizeof(item)) {
+			memcpy(item, p, len);
+			item[len] = '\0';
+		}
+		if (len >= sizeof(item) || !fn(item, ctx))
+			usage_error("invalid %s '%s': '%.*s' is not %s", opt, arg, (int)len, p,
+				    what);
+		p += len;
+		if (!*p)
+			return;
+	}
+}
+
 const char *errno_name(int err)
 {
 	static char buf[16];

@@ -36,6 +36,13 @@ bool parse_size(const char *s, uint64_t *out);
 /* Option values that are wrong end the program with a one-line message and EXIT_USAGE. */
 uint64_t opt_u64(const char *opt, const char *arg, uint64_t min, uint64_t max);
 uint32_t opt_pid(const char *opt, const char *arg);
+/*
+ * A comma-separated option value (-s TERM,KILL): each item goes to fn, which returns false for an
+ * item it does not know; that, or an empty item, ends the program like the above, naming the item
+ * and what it should have been ("a signal name or number").
+ */
+void opt_list(const char *opt, const char *arg, const char *what,
+	      bool (*fn)(const char *item, void *ctx), void *ctx);
 
 /* The errno name ("ENOENT") of a positive error number, or its number as text. */
 const char *errno_name(int err);

@@ -1,27 +1,78 @@
 # bash completion for ebpftrace. Options are read from `ebpftrace <subcommand> --help`, so they
 # never go stale; the subcommand list is checked against `ebpftrace help` by the tests.
 
-_ebpftrace_subcommands="exec"
+_ebpftrace_subcommands="exec runqlat tcpconnlat memleak kill open"
 _ebpftrace_builtins="help check"
 
 # Long and short options from a subcommand's --help.
 _ebpftrace_options()
 {
 	"$1" "$2" --help 2>/dev/null |
-		sed -nE 's/^ +-([a-zA-Z]), (--[a-z0-9-]+).*/-\1\n\2/p; s/^ +(--[a-z0-9-]+).*/\1/p'
+		sed -nE 's/^ +-([a-zA-Z0-9]), (--[a-z0-9-]+).*/-\1\n\2/p; s/^ +(--[a-z0-9-]+).*/\1/p'
+}
+
+# memleak's own: -c runs a command (not --cgroup), -O names a library file.
+_ebpftrace_memleak_values()
+{
+	local opt=$1 cur=$2
+	case "$opt" in
+	-c | --command)
+		COMPREPLY=($(compgen -c -- "$cur"))
+		;;
+	-O | --obj)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
+		;;
+	--symbol-prefix | --top | -o | --older | -s | --sample | -z | --min-size | -Z | --max-size | \
+		--max-allocs | --max-stacks) ;;
+	*) return 1 ;;
+	esac
+	return 0
+}
+
+# One more word of a comma-separated list (-s TERM,KI<tab>): complete the last item.
+_ebpftrace_list()
+{
+	local words=$1 cur=$2 pre=
+	[[ $cur == *,* ]] && pre=${cur%,*},
+	compopt -o nospace 2>/dev/null
+	COMPREPLY=($(compgen -P "$pre" -W "$words" -- "${cur##*,}"))
+}
+
+# kill's -s and open's --flags take lists of names.
+_ebpftrace_name_lists()
+{
+	local sub=$1 opt=$2 cur=$3
+	if [ "$sub" = kill ] && [[ $opt == -s || $opt == --signal ]]; then
+		_ebpftrace_list "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM
+			STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS
+			RTMIN RTMAX" "$cur"
+	elif [ "$sub" = open ] && [ "$opt" = --flags ]; then
+		_ebpftrace_list "O_RDONLY O_WRONLY O_RDWR O_CREAT O_EXCL O_NOCTTY O_TRUNC O_APPEND
+			O_NONBLOCK O_SYNC O_DSYNC O_ASYNC O_DIRECT O_LARGEFILE O_TMPFILE O_DIRECTORY
+			O_NOFOLLOW O_NOATIME O_CLOEXEC O_PATH" "$cur"
+	else
+		return 1
+	fi
 }
 
 # Values of options that take a fixed set of words or a kind of path.
 _ebpftrace_values()
 {
 	local sub=$1 opt=$2 cur=$3
+	# runqlat's -P and -L are flags (per process, per thread), not --ppid or --lport.
+	[ "$sub" = runqlat ] && [[ $opt == -P || $opt == -L ]] && return 1
+	[ "$sub" = memleak ] && _ebpftrace_memleak_values "$opt" "$cur" && return 0
+	# memleak's -t is a flag (--trace), not --tid.
+	[ "$sub" = memleak ] && [ "$opt" = -t ] && return 1
+	_ebpftrace_name_lists "$sub" "$opt" "$cur" && return 0
 	case "$opt" in
 	-c | --cgroup)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -d -- "${cur:-/sys/fs/cgroup/}"))
 		return 0
 		;;
-	-p | --pid | -P | --ppid | -t | --tid)
+	-p | --pid | -P | --ppid | -t | --tid | --target)
 		COMPREPLY=($(compgen -W "$(ls /proc | grep -E '^[0-9]+$')" -- "$cur"))
 		return 0
 		;;
@@ -34,6 +85,16 @@ _ebpftrace_values()
 		return 0
 		;;
 	-d | --duration | --count | --max-args | --ringbuf-size | -l | --line)
+		return 0
+		;;
+	--method)
+		case "$sub" in
+		runqlat) COMPREPLY=($(compgen -W "tp_btf raw_tracepoint" -- "$cur")) ;;
+		*) COMPREPLY=($(compgen -W "fentry kprobe tracepoint" -- "$cur")) ;;
+		esac
+		return 0
+		;;
+	-L | --lport | --dport)
 		return 0
 		;;
 	esac

@@ -99,3 +99,68 @@ TEST(row_count)
 	CHECK_INT_EQ(out_rows() - before, 2);
 	out_buf()->len = 0;
 }
+
+TEST(fixed_point_numbers)
+{
+	static const struct out_field lat = { "lat_ms", "LAT", 7 };
+	struct strbuf *sb;
+
+	start(false);
+	out_row_begin("x", 0);
+	out_fixed(&lat, 1234, 3);
+	out_fixed(&lat, 5, 3);
+	out_fixed(&lat, 7, 0);
+	out_row_end();
+	sb = out_buf();
+	CHECK_MEM_EQ(sb->buf, sb->len, "  1.234   0.005       7\n");
+	start(true);
+	out_row_begin("x", 0);
+	out_fixed(&lat, 120050, 3);
+	out_row_end();
+	sb = out_buf();
+	CHECK_MEM_EQ(sb->buf, sb->len, "{\"type\":\"x\",\"lat_ms\":120.050}\n");
+	sb->len = 0;
+}
+
+TEST(octal_and_absent_fields)
+{
+	static const struct out_field mode = { "mode", "MODE", 5 };
+	static const struct out_field path = { "path", "PATH", 0 };
+	struct strbuf *sb;
+
+	start(false);
+	out_row_begin("x", 0);
+	out_octal(&mode, 0640);
+	out_none(&mode);
+	out_none(&path);
+	out_row_end();
+	sb = out_buf();
+	CHECK_MEM_EQ(sb->buf, sb->len, " 0640     - -\n");
+	start(true);
+	out_row_begin("x", 0);
+	out_octal(&mode, 0640);
+	out_none(&path);
+	out_row_end();
+	sb = out_buf();
+	CHECK_MEM_EQ(sb->buf, sb->len, "{\"type\":\"x\",\"mode\":416}\n");
+	sb->len = 0;
+}
+
+TEST(integers_at_their_limits)
+{
+	static const struct out_field n = { "n", "N", 3 };
+	struct strbuf *sb;
+
+	start(false);
+	out_row_begin("x", 0);
+	out_u64(&n, 0);
+	out_u64(&n, UINT64_MAX);
+	out_s64(&n, -5);
+	out_s64(&n, INT64_MIN);
+	out_s64(&n, INT64_MAX);
+	out_row_end();
+	sb = out_buf();
+	CHECK_MEM_EQ(sb->buf, sb->len,
+		     "  0 18446744073709551615  -5 -9223372036854775808 9223372036854775807\n");
+	sb->len = 0;
+}

@@ -66,3 +66,10 @@ TEST(method_names_round_trip)
 		CHECK_INT_EQ(method_by_name(method_name(m)), m);
 	CHECK_INT_EQ(method_by_name("uprobe"), -1);
 }
+
+TEST(method_option_takes_the_candidates_methods)
+{
+	CHECK_INT_EQ(opt_method("fentry", cands, 3), METHOD_FENTRY);
+	CHECK_INT_EQ(opt_method("kprobe", cands, 3), METHOD_KPROBE);
+	CHECK_INT_EQ(opt_method("tracepoint", cands, 3), METHOD_TRACEPOINT);
+}

@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memleak: allocations not freed yet, with the stack that made them.
+ *
+ * User mode: a uprobe on each allocator's entry notes the request in task storage, a uretprobe
+ * on the same function records the returned block in `allocs` (address -> size, time, stack);
+ * free and munmap remove it. Calls the allocator makes to itself (realloc(NULL) -> malloc,
+ * reallocarray -> realloc, a large malloc -> mmap) are recognised by the stack pointer and
+ * counted once, for the outermost call. Kernel mode: the kmem, page and percpu tracepoints.
+ *
+ * Per call the work is one task-storage access on entry and one on return; sampling (-s) and
+ * the size filters are decided on entry, in the kernel.
+ */
+#include "common.bpf.h"
+#include "memleak.h"
+
+#define PROT_EXEC  0x4
+#define MAP_FAILED ((__u64)-1)
+#define SIGSTOP	   19
+
+const volatile struct memleak_cfg memleak_cfg = { .sample = 1, .max_size = ~0ULL };
+
+/* Failures the report mentions: a stack or an allocation that could not be stored. */
+__u64 stacks_lost;
+__u64 allocs_lost;
+/* Bumped when the target maps code: user space reads its mappings again. */
+__u64 maps_changed;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 20); /* set from --max-allocs before load */
+	__type(key, __u64);
+	__type(value, struct memleak_alloc);
+} allocs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384); /* set from --max-stacks before load */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, MEMLEAK_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384 + 1); /* one per stack, and the "no stack" entry */
+	__type(key, __s64);
+	__type(value, struct memleak_total);
+} totals SEC(".maps");
+
+/* The allocator call a thread is in: the outermost one, told apart by its stack pointer. */
+struct inflight {
+	__u64 sp;     /* the stack pointer on entry; 0: none */
+	__u64 size;   /* bytes asked for */
+	__u64 old;    /* realloc: the block it replaces */
+	__u64 memptr; /* posix_memalign: where the result goes */
+	__u32 call;
+	__u32 record;	 /* sampled, and within -z/-Z */
+	__u32 mmap_exec; /* in an mmap of code (sys_enter_mmap to sys_exit_mmap) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+static __always_inline bool wanted(__u64 size)
+{
+	if (size < memleak_cfg.min_size || size > memleak_cfg.max_size)
+		return false;
+	return memleak_cfg.sample <= 1 || bpf_get_prandom_u32() % memleak_cfg.sample == 0;
+}
+
+static __always_inline void trace_call(__u32 call, __u64 addr, __u64 size, __s64 stack_id,
+				       __u32 freed)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct memleak_event *e;
+
+	e = event_reserve(struct memleak_event);
+	if (!e)
+		return;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->addr = addr;
+	e->size = size;
+	e->stack_id = stack_id;
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->call = call;
+	e->freed = freed;
+	event_submit(e);
+}
+
+static __always_inline void total_add(__s64 stack_id, __s64 bytes, __s64 allocs_delta)
+{
+	struct memleak_total *t, zero = {};
+
+	t = bpf_map_lookup_elem(&totals, &stack_id);
+	if (!t) {
+		bpf_map_update_elem(&totals, &stack_id, &zero, BPF_NOEXIST);
+		t = bpf_map_lookup_elem(&totals, &stack_id);
+		if (!t)
+			return;
+	}
+	__sync_fetch_and_add(&t->bytes, bytes);
+	__sync_fetch_and_add(&t->allocs, allocs_delta);
+}
+
+/* The block at addr is gone (freed, or replaced by realloc). */
+static __always_inline void forget(__u64 addr, __u32 call)
+{
+	struct memleak_alloc *a;
+	__s64 stack_id;
+	__u64 size;
+
+	if (!addr)
+		return;
+	a = bpf_map_lookup_elem(&allocs, &addr);
+	if (!a)
+		return;
+	size = a->size;
+	stack_id = a->stack_id;
+	/* Two frees racing for one address: only the one that deletes it counts. */
+	if (bpf_map_delete_elem(&allocs, &addr))
+		return;
+	if (memleak_cfg.combined)
+		total_add(stack_id, -(__s64)size, -1);
+	if (memleak_cfg.trace)
+		trace_call(call, addr, size, stack_id, 1);
+}
+
+static __always_inline void remember(void *ctx, __u64 addr, __u64 size, __u32 call)
+{
+	struct memleak_alloc a = { .size = size, .ts_ns = bpf_ktime_get_ns() };
+
+	a.stack_id = bpf_get_stackid(ctx, &stacks, memleak_cfg.user ? BPF_F_USER_STACK : 0);
+	if (a.stack_id < 0)
+		__sync_fetch_and_add(&stacks_lost, 1);
+	if (bpf_map_update_elem(&allocs, &addr, &a, BPF_NOEXIST)) {
+		/* A block whose free we did not see (or a full map): replace it. */
+		forget(addr, call);
+		if (bpf_map_update_elem(&allocs, &addr, &a, BPF_NOEXIST)) {
+			__sync_fetch_and_add(&allocs_lost, 1);
+			return;
+		}
+	}
+	if (memleak_cfg.combined)
+		total_add(a.stack_id, size, 1);
+	if (memleak_cfg.trace)
+		trace_call(call, addr, size, a.stack_id, 0);
+}
+
+static __always_inline int alloc_enter(struct pt_regs *ctx, __u64 size, __u64 old, __u64 memptr)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 sp = PT_REGS_SP(ctx);
+	struct inflight *f;
+
+	if (!filter_current())
+		return 0;
+	f = bpf_task_storage_get(&inflight, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!f)
+		return 0;
+	/* A call made from inside the outer one, on a deeper stack: the outer one counts. */
+	if (f->sp && sp < f->sp)
+		return 0;
+	f->sp = sp;
+	f->size = size;
+	f->old = old;
+	f->memptr = memptr;
+	f->call = bpf_get_attach_cookie(ctx);
+	f->record = wanted(size);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_UPROBE(size_arg1, __u64 size)
+{
+	return alloc_enter(ctx, size, 0, 0);
+}
+
+SEC("uprobe")
+int BPF_UPROBE(size_arg2, __u64 align, __u64 size)
+{
+	return alloc_enter(ctx, size, 0, 0);
+}
+
+SEC("uprobe")
+int BPF_UPROBE(calloc_enter, __u64 nmemb, __u64 size)
+{
+	return alloc_enter(ctx, nmemb * size, 0, 0);
+}
+
+SEC("uprobe")
+int BPF_UPROBE(realloc_enter, __u64 ptr, __u64 size)
+{
+	return alloc_enter(ctx, size, ptr, 0);
+}
+
+SEC("uprobe")
+int BPF_UPROBE(reallocarray_enter, __u64 ptr, __u64 nmemb, __u64 size)
+{
+	return alloc_enter(ctx, nmemb * size, ptr, 0);
+}
+
+SEC("uprobe")
+int BPF_UPROBE(posix_memalign_enter, __u64 memptr, __u64 align, __u64 size)
+{
+	return alloc_enter(ctx, size, 0, memptr);
+}
+
+SEC("uretprobe")
+int BPF_URETPROBE(alloc_return, __u64 ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct inflight *f = bpf_task_storage_get(&inflight, task, NULL, 0);
+	__u64 addr = ret;
+
+	/* On return the stack pointer is one word above the entry's (the return address). */
+	if (!f || f->sp != PT_REGS_SP(ctx) - sizeof(__u64))
+		return 0;
+	f->sp = 0;
+	if (f->call == MEMLEAK_POSIX_MEMALIGN) {
+		if (ret || bpf_probe_read_user(&addr, sizeof(addr), (void *)f->memptr))
+			return 0;
+	} else if (f->call == MEMLEAK_MMAP) {
+		if (ret == MAP_FAILED)
+			return 0;
+	} else if (!ret) {
+		return 0;
+	}
+	/*
+	 * A successful realloc has freed the old block, whether the new one is recorded or not; one
+	 * grown in place and recorded again replaces its entry in remember().
+	 */
+	if (f->old && (f->old != addr || !f->record))
+		forget(f->old, f->call);
+	if (f->record)
+		remember(ctx, addr, f->size, f->call);
+	return 0;
+}
+
+/* free, munmap: also on an entry placed after free's NULL check (see cmd/memleak.c). */
+SEC("uprobe")
+int BPF_UPROBE(free_enter, __u64 addr)
+{
+	forget(addr, bpf_get_attach_cookie(ctx));
+	return 0;
+}
+
+/*
+ * The target has new code mapped (a library loaded, an exec): tell user space at once, so that
+ * it reads the mappings while they are there. A command we started (hold) is stopped until
+ * then, as it may well exit before we could read them: user space sends SIGCONT.
+ */
+static __always_inline void maps_changed_notice(void)
+{
+	struct memleak_event *e;
+
+	__sync_fetch_and_add(&maps_changed, 1);
+	if (memleak_cfg.hold)
+		bpf_send_signal(SIGSTOP);
+	e = event_reserve(struct memleak_event);
+	if (!e)
+		return;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->call = MEMLEAK_MAPS_CHANGED;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
+static __always_inline bool is_target(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == memleak_cfg.pid;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int mmap_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	struct inflight *f;
+
+	if (!is_target() || !(ctx->args[2] & PROT_EXEC))
+		return 0;
+	f = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), NULL,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (f)
+		f->mmap_exec = 1;
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int mmap_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct inflight *f;
+
+	if (!is_target())
+		return 0;
+	f = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), NULL, 0);
+	if (!f || !f->mmap_exec)
+		return 0;
+	f->mmap_exec = 0;
+	if (ctx->ret >= 0)
+		maps_changed_notice();
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int target_exec(void *ctx)
+{
+	if (is_target())
+		maps_changed_notice();
+	return 0;
+}
+
+static __always_inline int kernel_alloc(void *ctx, __u64 addr, __u64 size, __u32 call)
+{
+	if (addr && filter_current() && wanted(size))
+		remember(ctx, addr, size, call);
+	return 0;
+}
+
+SEC("tracepoint/kmem/kmalloc")
+int kmalloc(struct trace_event_raw_kmalloc *ctx)
+{
+	return kernel_alloc(ctx, (__u64)ctx->ptr, ctx->bytes_alloc, MEMLEAK_KMALLOC);
+}
+
+SEC("tracepoint/kmem/kmem_cache_alloc")
+int kmem_cache_alloc(struct trace_event_raw_kmem_cache_alloc *ctx)
+{
+	return kernel_alloc(ctx, (__u64)ctx->ptr, ctx->bytes_alloc, MEMLEAK_KMEM_CACHE_ALLOC);
+}
+
+SEC("tracepoint/kmem/mm_page_alloc")
+int page_alloc(struct trace_event_raw_mm_page_alloc *ctx)
+{
+	/* pfn is -1 when the allocation failed */
+	if (ctx->pfn == (unsigned long)-1)
+		return 0;
+	return kernel_alloc(ctx, ctx->pfn, memleak_cfg.page_size << ctx->order, MEMLEAK_PAGE_ALLOC);
+}
+
+SEC("tracepoint/percpu/percpu_alloc_percpu")
+int percpu_alloc(struct trace_event_raw_percpu_alloc_percpu *ctx)
+{
+	return kernel_alloc(ctx, (__u64)ctx->ptr, ctx->bytes_alloc, MEMLEAK_PERCPU_ALLOC);
+}
+
+SEC("tracepoint/kmem/kfree")
+int kfree(struct trace_event_raw_kfree *ctx)
+{
+	forget((__u64)ctx->ptr, MEMLEAK_KFREE);
+	return 0;
+}
+
+SEC("tracepoint/kmem/kmem_cache_free")
+int kmem_cache_free(struct trace_event_raw_kmem_cache_free *ctx)
+{
+	forget((__u64)ctx->ptr, MEMLEAK_KMEM_CACHE_FREE);
+	return 0;
+}
+
+SEC("tracepoint/kmem/mm_page_free")
+int page_free(struct trace_event_raw_mm_page_free *ctx)
+{
+	forget(ctx->pfn, MEMLEAK_PAGE_FREE);
+	return 0;
+}
+
+SEC("tracepoint/percpu/percpu_free_percpu")
+int percpu_free(struct trace_event_raw_percpu_free_percpu *ctx)
+{
+	forget((__u64)ctx->ptr, MEMLEAK_PERCPU_FREE);
+	return 0;
+}

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * open: open, openat, openat2 and creat, taken whole on syscall exit. The arguments come from the
+ * task's saved user registers (bpf_task_pt_regs), so there is no enter program and no per-thread
+ * map: one tracepoint hit per call instead of two, and no map update. The path is read then too,
+ * when the kernel has just read it, so its page is present.
+ */
+#include "common.bpf.h"
+#include "path.bpf.h"
+#include "open.h"
+
+const volatile struct open_cfg open_cfg = {};
+
+/* The record is built here (too large for the stack), and only its used part is sent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct open_event);
+} scratch SEC(".maps");
+
+struct open_args {
+	int dfd;
+	const char *path;
+	__u32 flags;
+	__u32 mode;
+};
+
+static __always_inline bool flags_match(__u32 flags)
+{
+	if (!open_cfg.acc_modes && !open_cfg.flag_mask)
+		return true;
+	return (open_cfg.acc_modes >> (flags & OPEN_ACCMODE) & 1) || (flags & open_cfg.flag_mask);
+}
+
+/* The syscall's own arguments, as the task passed them. */
+static __always_inline struct pt_regs *syscall_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+/* The directory a relative path starts from: the cwd, or the file open as dfd. */
+static __always_inline bool start_dir(int dfd, struct path *dir)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt;
+	struct file *file = NULL;
+
+	if (dfd == OPEN_AT_FDCWD) {
+		*dir = BPF_CORE_READ(task, fs, pwd);
+		return true;
+	}
+	fdt = BPF_CORE_READ(task, files, fdt);
+	if (dfd < 0 || (__u32)dfd >= BPF_CORE_READ(fdt, max_fds))
+		return false;
+	bpf_probe_read_kernel(&file, sizeof(file), BPF_CORE_READ(fdt, fd) + dfd);
+	if (!file)
+		return false;
+	*dir = BPF_CORE_READ(file, f_path);
+	return true;
+}
+
+/* -F: the absolute path after the path as passed, unless that is absolute already. */
+static __always_inline void add_full_path(struct open_event *e, int dfd)
+{
+	__u32 len = e->path_len;
+	bool complete = true;
+	struct path dir;
+	int n;
+
+	if (len < 2)
+		return;
+	if (e->buf[0] == '/') {
+		e->ev_flags |= OPEN_FULL_SAME;
+		return;
+	}
+	if (len >= PATH_BUF_LEN || !start_dir(dfd, &dir))
+		return;
+	n = path_resolve_name(&dir, e->buf, len - 1, &e->buf[len & (PATH_BUF_LEN - 1)], &complete);
+	if (n < 0)
+		return;
+	if (!complete)
+		e->ev_flags |= OPEN_FULL_CUT;
+	e->full_len = n + 1;
+}
+
+static __always_inline int open_exit(long ret, enum open_syscall sc, const struct open_args *a)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct open_event *e;
+	__u32 zero = 0;
+	__u64 size;
+	long len;
+
+	if (!flags_match(a->flags))
+		return 0;
+	e = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e)
+		return 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (common_cfg.filter.comm_len && !comm_matches(e->comm))
+		return 0;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->ret = ret;
+	e->flags = a->flags;
+	e->mode = a->mode;
+	e->syscall = sc;
+	e->ev_flags = 0;
+	e->full_len = 0;
+	len = bpf_probe_read_user_str(e->buf, PATH_BUF_LEN, a->path);
+	e->path_len = len > 0 ? len : 0;
+	if (open_cfg.full_path)
+		add_full_path(e, a->dfd);
+	size = offsetof(struct open_event, buf) + e->path_len + e->full_len;
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	event_output(e, size);
+	return 0;
+}
+
+/* What can be decided before the arguments are read: who, and whether it failed. */
+static __always_inline bool wanted(long ret)
+{
+	if (open_cfg.failed && ret >= 0)
+		return false;
+	return filter_current_ids();
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int open_exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+	struct open_args a = { .dfd = OPEN_AT_FDCWD };
+	struct pt_regs *regs;
+
+	if (!wanted(ctx->ret))
+		return 0;
+	regs = syscall_regs();
+	a.path = (const char *)PT_REGS_PARM1_SYSCALL(regs);
+	a.flags = PT_REGS_PARM2_SYSCALL(regs);
+	a.mode = PT_REGS_PARM3_SYSCALL(regs);
+	return open_exit(ctx->ret, OPEN_SYS_OPEN, &a);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int open_exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	struct open_args a;
+	struct pt_regs *regs;
+
+	if (!wanted(ctx->ret))
+		return 0;
+	regs = syscall_regs();
+	a.dfd = PT_REGS_PARM1_SYSCALL(regs);
+	a.path = (const char *)PT_REGS_PARM2_SYSCALL(regs);
+	a.flags = PT_REGS_PARM3_SYSCALL(regs);
+	a.mode = PT_REGS_PARM4_SYSCALL(regs);
+	return open_exit(ctx->ret, OPEN_SYS_OPENAT, &a);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int open_exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	struct open_how how = {};
+	struct open_args a;
+	struct pt_regs *regs;
+
+	if (!wanted(ctx->ret))
+		return 0;
+	regs = syscall_regs();
+	a.dfd = PT_REGS_PARM1_SYSCALL(regs);
+	a.path = (const char *)PT_REGS_PARM2_SYSCALL(regs);
+	bpf_probe_read_user(&how, sizeof(how), (void *)PT_REGS_PARM3_SYSCALL(regs));
+	a.flags = how.flags;
+	a.mode = how.mode;
+	return open_exit(ctx->ret, OPEN_SYS_OPENAT2, &a);
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int open_exit_creat(struct trace_event_raw_sys_exit *ctx)
+{
+	struct open_args a = { .dfd = OPEN_AT_FDCWD, .flags = open_cfg.creat_flags };
+	struct pt_regs *regs;
+
+	if (!wanted(ctx->ret))
+		return 0;
+	regs = syscall_regs();
+	a.path = (const char *)PT_REGS_PARM1_SYSCALL(regs);
+	a.mode = PT_REGS_PARM2_SYSCALL(regs);
+	return open_exit(ctx->ret, OPEN_SYS_CREAT, &a);
+}

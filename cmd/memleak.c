@@ -1,0 +1,887 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ebpftrace memleak: allocations not freed yet, grouped by the stack that made them, in one
+ * process (uprobes on its allocator) or in the kernel (kmem tracepoints).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "memleak.h"
+#include "memleak.skel.h"
+#include "cmds.h"
+#include "events.h"
+#include "opts.h"
+#include "output.h"
+#include "setup.h"
+#include "strbuf.h"
+#include "symbolize.h"
+#include "target.h"
+#include "uprobe.h"
+#include "util.h"
+
+enum { OPT_TOP = OPT_SUB, OPT_PREFIX, OPT_COMBINED, OPT_PERCPU, OPT_MAX_ALLOCS, OPT_MAX_STACKS };
+
+/* Distinct stacks kept: the kernel's are many more than one process's. */
+#define USER_STACKS   16384
+#define KERNEL_STACKS 65536
+
+#define MAX_LINKS     32
+
+static struct {
+	struct memleak_cfg cfg;
+	double interval;
+	uint64_t reports; /* 0: until stopped */
+	uint64_t top;
+	uint64_t older_ms;
+	uint64_t max_allocs;
+	uint64_t max_stacks; /* 0: by mode */
+	const char *command;
+	const char *obj;
+	const char *prefix;
+	bool show_allocs;
+	bool percpu;
+} opts = {
+	.cfg = { .sample = 1, .max_size = UINT64_MAX },
+	.interval = 5,
+	.top = 10,
+	.max_allocs = 1 << 20,
+	.prefix = "",
+};
+
+static const struct argp_option options[] = {
+	{ "command", 'c', "COMMAND", 0,
+	  "Run COMMAND (words split as by the shell, found through PATH) and trace it; -c here is "
+	  "not --cgroup",
+	  0 },
+	{ "obj", 'O', "LIB", 0,
+	  "The allocator's library: a path, or a name the process maps "
+	  "(default: libc)",
+	  0 },
+	{ "symbol-prefix", OPT_PREFIX, "PREFIX", 0,
+	  "Allocator functions are named PREFIX<name> "
+	  "(e.g. je_ for je_malloc)",
+	  0 },
+	{ "top", OPT_TOP, "N", 0, "Show the N stacks with the most outstanding bytes (default 10)",
+	  0 },
+	{ "show-allocs", 'a', NULL, 0, "Also list each outstanding allocation", 0 },
+	{ "older", 'o', "MS", 0, "Only allocations older than MS milliseconds", 0 },
+	{ "sample", 's', "N", 0, "Record one allocation in N, chosen at random in the kernel", 0 },
+	{ "min-size", 'z', "SIZE", 0, "Only allocations of at least SIZE bytes", 0 },
+	{ "max-size", 'Z', "SIZE", 0, "Only allocations of at most SIZE bytes", 0 },
+	{ "combined-only", OPT_COMBINED, NULL, 0,
+	  "Keep only per-stack totals, in the kernel (cheaper to report)", 0 },
+	{ "trace", 't', NULL, 0,
+	  "Print each recorded allocation and its free; -t here is not "
+	  "--tid",
+	  0 },
+	{ "percpu", OPT_PERCPU, NULL, 0, "Kernel mode: percpu allocations too", 0 },
+	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0,
+	  "Track up to N outstanding allocations (default 1048576)", 0 },
+	{ "max-stacks", OPT_MAX_STACKS, "N", 0,
+	  "Keep up to N distinct stacks (default 16384 for a process, 65536 for the kernel)", 0 },
+	{},
+};
+
+static uint64_t opt_size(const char *opt, const char *arg)
+{
+	uint64_t v;
+
+	if (!parse_size(arg, &v))
+		usage_error("invalid %s '%s': expected a size in bytes (e.g. 64, 4K, 1M)", opt,
+			    arg);
+	return v;
+}
+
+static void positional(const char *arg, unsigned int n)
+{
+	if (n == 0 && !parse_seconds(arg, &opts.interval))
+		usage_error("invalid interval '%s': expected a number of seconds > 0", arg);
+	if (n == 1)
+		opts.reports = opt_u64("count", arg, 1, UINT64_MAX);
+	if (n > 1)
+		usage_error("unexpected argument '%s'", arg);
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'c':
+		opts.command = arg;
+		break;
+	case 'O':
+		opts.obj = arg;
+		break;
+	case OPT_PREFIX:
+		opts.prefix = arg;
+		break;
+	case OPT_TOP:
+		opts.top = opt_u64("--top", arg, 1, UINT32_MAX);
+		break;
+	case 'a':
+		opts.show_allocs = true;
+		break;
+	case 'o':
+		opts.older_ms = opt_u64("--older", arg, 1, UINT64_MAX / 1000000);
+		break;
+	case 's':
+		opts.cfg.sample = opt_u64("--sample", arg, 1, UINT32_MAX);
+		break;
+	case 'z':
+		opts.cfg.min_size = opt_size("--min-size", arg);
+		break;
+	case 'Z':
+		opts.cfg.max_size = opt_size("--max-size", arg);
+		break;
+	case OPT_COMBINED:
+		opts.cfg.combined = 1;
+		break;
+	case 't':
+		opts.cfg.trace = 1;
+		break;
+	case OPT_PERCPU:
+		opts.percpu = true;
+		break;
+	case OPT_MAX_ALLOCS:
+		opts.max_allocs = opt_u64("--max-allocs", arg, 1, 1 << 26);
+		break;
+	case OPT_MAX_STACKS:
+		opts.max_stacks = opt_u64("--max-stacks", arg, 1, 1 << 20);
+		break;
+	case ARGP_KEY_ARG:
+		positional(arg, state->arg_num);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp argp = {
+	.options = options,
+	.parser = parse_opt,
+	.args_doc = "[INTERVAL [COUNT]]",
+	.children = common_argp_children,
+	.doc = "Outstanding (not yet freed) allocations by stack, of a process (-p PID or "
+	       "-c COMMAND) or of the kernel.\v"
+	       "Every INTERVAL seconds (default 5), COUNT times or until stopped, prints the top "
+	       "stacks by outstanding bytes, and a last report when the run or the process ends. "
+	       "See ebpftrace-memleak(8).",
+};
+
+static void check_options(void)
+{
+	if (opts.command && common_opts.filter.pid)
+		usage_error("-c/--command and -p/--pid cannot be used together");
+	if (opts.cfg.min_size > opts.cfg.max_size)
+		usage_error("--min-size is larger than --max-size");
+	if (opts.cfg.combined && (opts.older_ms || opts.show_allocs))
+		usage_error("--combined-only keeps no single allocations: not with --older or -a");
+	if (opts.percpu && (opts.command || common_opts.filter.pid))
+		usage_error("--percpu is for kernel mode (without -p or -c)");
+	if ((opts.obj || *opts.prefix) && !opts.command && !common_opts.filter.pid)
+		usage_error("--obj and --symbol-prefix are for a process (-p or -c)");
+}
+
+/* Everything a run holds, released in one place. */
+struct run {
+	struct memleak_bpf *skel;
+	struct target target;
+	struct symbolizer *sym;
+	struct events_reader *reader;
+	struct bpf_link *links[MAX_LINKS];
+	size_t nlinks;
+	pid_t pid; /* 0: kernel mode */
+	uint64_t maps_seen;
+};
+
+static const char *const call_names[MEMLEAK_CALLS] = {
+	[MEMLEAK_MALLOC] = "malloc",
+	[MEMLEAK_CALLOC] = "calloc",
+	[MEMLEAK_REALLOC] = "realloc",
+	[MEMLEAK_REALLOCARRAY] = "reallocarray",
+	[MEMLEAK_POSIX_MEMALIGN] = "posix_memalign",
+	[MEMLEAK_ALIGNED_ALLOC] = "aligned_alloc",
+	[MEMLEAK_MEMALIGN] = "memalign",
+	[MEMLEAK_VALLOC] = "valloc",
+	[MEMLEAK_PVALLOC] = "pvalloc",
+	[MEMLEAK_MMAP] = "mmap",
+	[MEMLEAK_FREE] = "free",
+	[MEMLEAK_MUNMAP] = "munmap",
+	[MEMLEAK_KMALLOC] = "kmalloc",
+	[MEMLEAK_KMEM_CACHE_ALLOC] = "kmem_cache_alloc",
+	[MEMLEAK_PAGE_ALLOC] = "page_alloc",
+	[MEMLEAK_PERCPU_ALLOC] = "percpu_alloc",
+	[MEMLEAK_KFREE] = "kfree",
+	[MEMLEAK_KMEM_CACHE_FREE] = "kmem_cache_free",
+	[MEMLEAK_PAGE_FREE] = "page_free",
+	[MEMLEAK_PERCPU_FREE] = "percpu_free",
+};
+
+/* The allocator's functions, in the order their probes are attached, and their programs. */
+static const struct {
+	enum memleak_call call;
+	const char *prog;
+	bool ret; /* needs the uretprobe */
+} alloc_fns[] = {
+	{ MEMLEAK_MALLOC, "size_arg1", true },
+	{ MEMLEAK_CALLOC, "calloc_enter", true },
+	{ MEMLEAK_REALLOC, "realloc_enter", true },
+	{ MEMLEAK_REALLOCARRAY, "reallocarray_enter", true },
+	{ MEMLEAK_POSIX_MEMALIGN, "posix_memalign_enter", true },
+	{ MEMLEAK_ALIGNED_ALLOC, "size_arg2", true },
+	{ MEMLEAK_MEMALIGN, "size_arg2", true },
+	{ MEMLEAK_VALLOC, "size_arg1", true },
+	{ MEMLEAK_PVALLOC, "size_arg1", true },
+	{ MEMLEAK_MMAP, "size_arg2", true },
+	{ MEMLEAK_FREE, "free_enter", false },
+	{ MEMLEAK_MUNMAP, "free_enter", false },
+};
+
+static int add_link(struct run *r, struct bpf_link *link, const char *what)
+{
+	if (!link)
+		return report_bpf_error(what, -errno);
+	r->links[r->nlinks++] = link;
+	return EXIT_OK;
+}
+
+static int attach_uprobe(struct run *r, const char *prog_name, const char *path, uint64_t off,
+			 enum memleak_call call, bool retprobe)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(r->skel->obj, prog_name);
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = call, .retprobe = retprobe);
+	char what[96];
+
+	snprintf(what, sizeof(what), "attaching a %s to %s", retprobe ? "uretprobe" : "uprobe",
+		 call_names[call]);
+	return add_link(r, bpf_program__attach_uprobe_opts(prog, r->pid, path, off, &o), what);
+}
+
+/*
+ * free's first instruction is often `test %rdi,%rdi`, which the kernel single-steps: very slow
+ * in a VM. Past the NULL check the code starts with a push, which it emulates.
+ */
+static uint64_t free_probe_offset(const char *path, const char *name, uint64_t off)
+{
+	uint8_t code[16];
+	size_t skip;
+
+	if (read_file_at(path, off, code, sizeof(code)))
+		return off;
+	skip = skip_null_check(code, sizeof(code));
+	if (skip)
+		verbose("%s: probing after its NULL check (+%zu bytes), on an instruction the "
+			"kernel "
+			"emulates",
+			name, skip);
+	else
+		verbose("%s: probing its entry (no NULL check before an emulated instruction)",
+			name);
+	return off + skip;
+}
+
+static int attach_allocator(struct run *r, const char *path)
+{
+	uint64_t seen[ARRAY_SIZE(alloc_fns)];
+	size_t nseen = 0;
+	int ret = EXIT_OK;
+
+	for (size_t i = 0; i < ARRAY_SIZE(alloc_fns) && ret == EXIT_OK; i++) {
+		enum memleak_call call = alloc_fns[i].call;
+		char name[128];
+		uint64_t off;
+		bool dup = false;
+		int err;
+
+		snprintf(name, sizeof(name), "%s%s", opts.prefix, call_names[call]);
+		err = elf_func_offset(path, name, &off);
+		if (err && (call == MEMLEAK_MALLOC || call == MEMLEAK_FREE)) {
+			err_msg("cannot find %s in %s: %s", name, path, strerror(-err));
+			return EXIT_RUNTIME;
+		}
+		if (err) {
+			verbose("%s: not in %s, not traced", name, path);
+			continue;
+		}
+		/* Aliases (aligned_alloc and memalign are one function in glibc): probe once. */
+		for (size_t j = 0; j < nseen; j++)
+			dup |= seen[j] == off;
+		if (dup) {
+			verbose("%s: the same code as a function already probed", name);
+			continue;
+		}
+		seen[nseen++] = off;
+		if (call == MEMLEAK_FREE)
+			off = free_probe_offset(path, name, off);
+		ret = attach_uprobe(r, alloc_fns[i].prog, path, off, call, false);
+		if (ret == EXIT_OK && alloc_fns[i].ret)
+			ret = attach_uprobe(r, "alloc_return", path, off, call, true);
+	}
+	return ret;
+}
+
+/* Which file holds the allocator: --obj, else the C library the process uses or will use. */
+static int find_allocator(struct run *r, const char *exe, char *path, size_t size)
+{
+	const char *lib = opts.obj ? opts.obj : "libc";
+
+	if (opts.obj && strchr(opts.obj, '/')) {
+		snprintf(path, size, "%s", opts.obj);
+		return EXIT_OK;
+	}
+	if (!r->target.child) {
+		if (!proc_find_library(r->pid, lib, path, size))
+			return EXIT_OK;
+		if (opts.obj) {
+			err_msg("process %d maps no library named %s", r->pid, lib);
+			return EXIT_RUNTIME;
+		}
+		/* A static executable carries its own malloc. */
+		snprintf(path, size, "/proc/%d/exe", r->pid);
+		return EXIT_OK;
+	}
+	if (!opts.obj && elf_is_static(exe)) {
+		snprintf(path, size, "%s", exe);
+		return EXIT_OK;
+	}
+	/* A command not started yet maps nothing: it will use the C library we use. */
+	if (!opts.obj && !proc_find_library(getpid(), lib, path, size))
+		return EXIT_OK;
+	err_msg("with -c, --obj needs the library's path (%s was not found)", lib);
+	return EXIT_RUNTIME;
+}
+
+static bool user_program(struct run *r, const struct bpf_program *prog)
+{
+	return bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE ||
+	       prog == r->skel->progs.mmap_enter || prog == r->skel->progs.mmap_exit ||
+	       prog == r->skel->progs.target_exec;
+}
+
+static int attach_user(struct run *r, const char *exe)
+{
+	struct bpf_program *prog;
+	char path[4096];
+	int ret = find_allocator(r, exe, path, sizeof(path));
+
+	if (ret)
+		return ret;
+	verbose("allocator: %s", path);
+	ret = attach_allocator(r, path);
+	bpf_object__for_each_program(prog, r->skel->obj)
+	{
+		if (ret == EXIT_OK && user_program(r, prog) &&
+		    bpf_program__type(prog) != BPF_PROG_TYPE_KPROBE)
+			ret = add_link(r, bpf_program__attach(prog),
+				       "attaching to the mmap and exec "
+				       "tracepoints");
+	}
+	return ret;
+}
+
+/* Kernel mode or user mode: the programs of the other do not load. */
+static void choose_programs(struct run *r)
+{
+	bool percpu = opts.percpu && tracepoint_exists("percpu", "percpu_alloc_percpu");
+	struct bpf_program *prog;
+
+	if (opts.percpu && !percpu)
+		err_msg("no percpu tracepoints on this kernel: percpu allocations are not traced");
+	bpf_object__for_each_program(prog, r->skel->obj)
+	{
+		bool user = user_program(r, prog);
+
+		if (r->pid ? !user : user || (!percpu && strstr(bpf_program__name(prog), "percpu")))
+			bpf_program__set_autoload(prog, false);
+	}
+}
+
+static int attach_kernel(struct run *r)
+{
+	struct bpf_program *prog;
+	int ret = EXIT_OK;
+
+	bpf_object__for_each_program(prog, r->skel->obj)
+	{
+		if (ret == EXIT_OK && bpf_program__autoload(prog))
+			ret = add_link(r, bpf_program__attach(prog),
+				       "attaching to the kmem tracepoints");
+	}
+	return ret;
+}
+
+/* One stack's outstanding allocations. */
+struct stack_sum {
+	int64_t id;
+	uint64_t bytes;
+	uint64_t allocs;
+};
+
+struct alloc_rec {
+	uint64_t addr;
+	struct memleak_alloc a;
+};
+
+struct report {
+	struct stack_sum *sums; /* index: stack id + 1; 0 for allocations without a stack */
+	struct alloc_rec *recs; /* -a */
+	size_t nrecs;
+	size_t cap;
+	uint64_t now_ns;
+};
+
+static size_t sum_index(int64_t id)
+{
+	return id >= 0 && (uint64_t)id < opts.max_stacks ? (size_t)id + 1 : 0;
+}
+
+static void add_alloc(struct report *rep, uint64_t addr, const struct memleak_alloc *a)
+{
+	struct stack_sum *s = &rep->sums[sum_index(a->stack_id)];
+
+	if (opts.older_ms && rep->now_ns - a->ts_ns < opts.older_ms * 1000000)
+		return;
+	s->id = a->stack_id;
+	s->bytes += a->size;
+	s->allocs++;
+	if (!opts.show_allocs)
+		return;
+	if (rep->nrecs == rep->cap) {
+		size_t cap = rep->cap ? rep->cap * 2 : 1024;
+		struct alloc_rec *grown = realloc(rep->recs, cap * sizeof(*grown));
+
+		if (!grown)
+			return;
+		rep->recs = grown;
+		rep->cap = cap;
+	}
+	rep->recs[rep->nrecs++] = (struct alloc_rec){ addr, *a };
+}
+
+#define BATCH 4096
+
+/* The allocations map, read in batches (a walk by next key restarts when keys go away). */
+static int scan_allocs(struct run *r, struct report *rep)
+{
+	static uint64_t keys[BATCH];
+	static struct memleak_alloc vals[BATCH];
+	int fd = bpf_map__fd(r->skel->maps.allocs);
+	uint64_t token = 0;
+	bool first = true;
+
+	for (;;) {
+		__u32 n = BATCH;
+		int err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &n,
+					       NULL);
+
+		for (__u32 i = 0; i < n; i++)
+			add_alloc(rep, keys[i], &vals[i]);
+		first = false;
+		if (err == -ENOENT)
+			return 0;
+		if (err)
+			return err;
+	}
+}
+
+static int scan_totals(struct run *r, struct report *rep)
+{
+	int fd = bpf_map__fd(r->skel->maps.totals);
+	struct memleak_total t;
+	int64_t key, next;
+	int64_t *prev = NULL;
+
+	/* Few keys, never deleted: a walk by next key is safe here. */
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &t) || !t.allocs)
+			continue;
+		rep->sums[sum_index(key)] = (struct stack_sum){ key, t.bytes, t.allocs };
+	}
+	return 0;
+}
+
+static int by_bytes(const void *a, const void *b)
+{
+	const struct stack_sum *x = a, *y = b;
+
+	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
+}
+
+static int by_stack_then_age(const void *a, const void *b)
+{
+	const struct alloc_rec *x = a, *y = b;
+
+	if (x->a.stack_id != y->a.stack_id)
+		return x->a.stack_id < y->a.stack_id ? -1 : 1;
+	return x->a.ts_ns < y->a.ts_ns ? -1 : x->a.ts_ns > y->a.ts_ns;
+}
+
+static uint64_t mono_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void print_frames(struct run *r, int64_t id, struct strbuf *sb, bool json)
+{
+	uint64_t ips[MEMLEAK_STACK_DEPTH] = {};
+	__u32 key = id;
+
+	if (id < 0 || bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.stacks), &key, ips)) {
+		if (!json)
+			sb_puts(sb, "\t\t[stack not recorded]\n");
+		return;
+	}
+	/* The first frame is where the allocator returns to: a return address like the rest. */
+	sym_stack(r->sym, ips, MEMLEAK_STACK_DEPTH, sb, json, "\t\t");
+}
+
+/* The -a list of one stack: rep->recs is sorted by stack, then age. */
+static void print_allocs(const struct report *rep, int64_t id, struct strbuf *sb, bool json)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < rep->nrecs; i++) {
+		const struct alloc_rec *a = &rep->recs[i];
+		uint64_t age_ms = (rep->now_ns - a->a.ts_ns) / 1000000;
+
+		if (sum_index(a->a.stack_id) != sum_index(id))
+			continue;
+		if (json)
+			sb_printf(sb, "%s{\"addr\":%llu,\"size\":%llu,\"age_ms\":%llu}",
+				  first ? "" : ",", (unsigned long long)a->addr,
+				  (unsigned long long)a->a.size, (unsigned long long)age_ms);
+		else
+			sb_printf(sb, "\t\taddr 0x%llx, %llu bytes, %llu ms old\n",
+				  (unsigned long long)a->addr, (unsigned long long)a->a.size,
+				  (unsigned long long)age_ms);
+		first = false;
+	}
+}
+
+static void print_report(struct run *r, struct report *rep, size_t nsums)
+{
+	struct strbuf *sb = out_buf();
+	bool json = out_json();
+	size_t shown = nsums < opts.top ? nsums : opts.top;
+	uint64_t bytes = 0, allocs = 0;
+	char when[32];
+
+	for (size_t i = 0; i < nsums; i++) {
+		bytes += rep->sums[i].bytes;
+		allocs += rep->sums[i].allocs;
+	}
+	if (json) {
+		sb_printf(sb, "{\"type\":\"report\",\"ts_ns\":%llu",
+			  (unsigned long long)wall_now_ns());
+		if (r->pid)
+			sb_printf(sb, ",\"pid\":%d", r->pid);
+		sb_printf(sb,
+			  ",\"bytes\":%llu,\"allocs\":%llu,\"stacks_lost\":%llu,"
+			  "\"allocs_lost\":%llu,\"stacks\":[",
+			  (unsigned long long)bytes, (unsigned long long)allocs,
+			  (unsigned long long)r->skel->bss->stacks_lost,
+			  (unsigned long long)r->skel->bss->allocs_lost);
+	} else {
+		format_local_time(wall_now_ns(), when, sizeof(when));
+		sb_printf(sb, "[%s] %llu bytes in %llu allocations outstanding", when,
+			  (unsigned long long)bytes, (unsigned long long)allocs);
+		if (r->pid)
+			sb_printf(sb, " in process %d", r->pid);
+		sb_printf(sb, "; top %zu stacks:\n", shown);
+		if (r->skel->bss->stacks_lost)
+			sb_printf(sb, "\t(%llu stacks could not be stored: --max-stacks)\n",
+				  (unsigned long long)r->skel->bss->stacks_lost);
+		if (r->skel->bss->allocs_lost)
+			sb_printf(sb, "\t(%llu allocations could not be tracked: --max-allocs)\n",
+				  (unsigned long long)r->skel->bss->allocs_lost);
+	}
+	for (size_t i = 0; i < shown; i++) {
+		const struct stack_sum *s = &rep->sums[i];
+
+		if (json) {
+			sb_printf(sb, "%s{\"bytes\":%llu,\"allocs\":%llu,\"frames\":[",
+				  i ? "," : "", (unsigned long long)s->bytes,
+				  (unsigned long long)s->allocs);
+			print_frames(r, s->id, sb, true);
+			sb_putc(sb, ']');
+			if (opts.show_allocs) {
+				sb_puts(sb, ",\"allocations\":[");
+				print_allocs(rep, s->id, sb, true);
+				sb_putc(sb, ']');
+			}
+			sb_putc(sb, '}');
+		} else {
+			sb_printf(sb, "\t%llu bytes in %llu allocation%s from stack\n",
+				  (unsigned long long)s->bytes, (unsigned long long)s->allocs,
+				  s->allocs == 1 ? "" : "s");
+			print_frames(r, s->id, sb, false);
+			print_allocs(rep, s->id, sb, false);
+		}
+	}
+	sb_puts(sb, json ? "]}\n" : "\n");
+	out_flush();
+}
+
+static int report(struct run *r)
+{
+	struct report rep = { .now_ns = mono_now_ns() };
+	size_t n = 0;
+	int err;
+
+	rep.sums = calloc(opts.max_stacks + 1, sizeof(*rep.sums));
+	if (!rep.sums)
+		return -ENOMEM;
+	err = opts.cfg.combined ? scan_totals(r, &rep) : scan_allocs(r, &rep);
+	if (err) {
+		err_msg("reading the allocations failed: %s", strerror(-err));
+		free(rep.sums);
+		return EXIT_RUNTIME;
+	}
+	/* Compact the stacks that have allocations to the front, biggest first. */
+	for (size_t i = 0; i <= opts.max_stacks; i++)
+		if (rep.sums[i].allocs)
+			rep.sums[n++] = rep.sums[i];
+	qsort(rep.sums, n, sizeof(*rep.sums), by_bytes);
+	if (opts.show_allocs)
+		qsort(rep.recs, rep.nrecs, sizeof(*rep.recs), by_stack_then_age);
+	if (r->sym && r->pid)
+		symbolizer_refresh(r->sym);
+	print_report(r, &rep, n);
+	free(rep.sums);
+	free(rep.recs);
+	return EXIT_OK;
+}
+
+enum { F_CALL, F_PID, F_TID, F_ADDR, F_SIZE };
+
+static const struct out_field trace_fields[] = {
+	[F_CALL] = { "call", "CALL", -16 }, [F_PID] = { "pid", "PID", 7 },
+	[F_TID] = { "tid", "TID", 7 },	    [F_ADDR] = { "addr", "ADDRESS", 18 },
+	[F_SIZE] = { "size", "SIZE", 0 },
+};
+
+/*
+ * The symbolizer follows the process's mappings: from the start, and whenever it maps code. A
+ * command we started waits stopped meanwhile (memleak_cfg.hold): let it go on.
+ */
+static void follow_maps(struct run *r)
+{
+	uint64_t changed = r->skel->bss->maps_changed;
+
+	if (!r->pid)
+		return;
+	if (!r->sym || changed != r->maps_seen) {
+		r->maps_seen = changed;
+		if (!r->sym)
+			r->sym = symbolizer_new_process(r->pid);
+		else
+			symbolizer_refresh(r->sym);
+	}
+	if (r->target.child && r->target.pid)
+		kill(r->pid, SIGCONT);
+}
+
+static int handle_record(void *ctx, const void *data, size_t size)
+{
+	const struct memleak_event *e = data;
+	const char *name;
+
+	if (size < sizeof(*e))
+		return 0;
+	if (e->call == MEMLEAK_MAPS_CHANGED) {
+		follow_maps(ctx);
+		return 0;
+	}
+	if (e->call >= MEMLEAK_CALLS)
+		return 0;
+	name = call_names[e->call];
+	out_row_begin(e->freed ? "free" : "alloc", e->ts_ns);
+	out_str(&trace_fields[F_CALL], name, strlen(name));
+	out_u64(&trace_fields[F_PID], e->pid);
+	out_u64(&trace_fields[F_TID], e->tid);
+	out_hex(&trace_fields[F_ADDR], e->addr);
+	out_u64(&trace_fields[F_SIZE], e->size);
+	out_row_end();
+	return 0;
+}
+
+static double mono_seconds(void)
+{
+	return mono_now_ns() / 1e9;
+}
+
+static int run_loop(struct run *r)
+{
+	double next = mono_seconds() + opts.interval;
+	uint64_t done = 0;
+	int ret = EXIT_OK;
+
+	while (ret == EXIT_OK && run_going()) {
+		double left = next - mono_seconds();
+
+		ret = events_reader_poll(r->reader, left < 0.1 ? left : 0.1);
+		if (r->pid && target_exited(&r->target))
+			break;
+		follow_maps(r);
+		if (ret == EXIT_OK && mono_seconds() >= next) {
+			ret = report(r);
+			next += opts.interval;
+			if (opts.reports && ++done == opts.reports)
+				return ret;
+		}
+	}
+	/* What is still outstanding when the run or the process ends: for -c, the leaks. */
+	if (ret == EXIT_OK && !out_closed())
+		ret = report(r);
+	return ret;
+}
+
+static int load(struct run *r)
+{
+	int ret;
+
+	r->skel = memleak_bpf__open();
+	if (!r->skel)
+		return report_bpf_error("opening the BPF object", -errno);
+	r->skel->rodata->common_cfg = common_bpf_cfg();
+	opts.cfg.user = r->pid != 0;
+	opts.cfg.pid = r->pid;
+	opts.cfg.hold = r->target.child;
+	opts.cfg.page_size = sysconf(_SC_PAGESIZE);
+	r->skel->rodata->memleak_cfg = opts.cfg;
+	if (!opts.max_stacks)
+		opts.max_stacks = r->pid ? USER_STACKS : KERNEL_STACKS;
+	bpf_map__set_max_entries(r->skel->maps.allocs, opts.max_allocs);
+	bpf_map__set_max_entries(r->skel->maps.stacks, opts.max_stacks);
+	bpf_map__set_max_entries(r->skel->maps.totals, opts.max_stacks + 1);
+	choose_programs(r);
+	ret = setup_before_load(r->skel->obj);
+	if (ret)
+		return ret;
+	ret = memleak_bpf__load(r->skel);
+	if (ret)
+		return report_bpf_error("loading the BPF programs", ret);
+	return setup_after_load(r->skel->obj);
+}
+
+static int start_command(struct run *r, char *exe, size_t size, char ***argv)
+{
+	int err;
+
+	*argv = command_split(opts.command);
+	if (!*argv)
+		usage_error("invalid --command '%s': expected a command and its arguments",
+			    opts.command);
+	err = command_path((*argv)[0], exe, size);
+	if (err) {
+		err_msg("cannot run '%s': %s", (*argv)[0],
+			err == -ENOENT ? "command not found" : strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	err = target_spawn(&r->target, exe, *argv);
+	if (err) {
+		err_msg("cannot start '%s': %s", exe, strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	r->pid = r->target.pid;
+	return EXIT_OK;
+}
+
+static int start(struct run *r, char *exe, size_t size, char ***argv)
+{
+	int ret;
+
+	if (opts.command) {
+		ret = start_command(r, exe, size, argv);
+		if (ret)
+			return ret;
+	} else if (common_opts.filter.pid) {
+		r->pid = common_opts.filter.pid;
+		if (target_watch(&r->target, r->pid)) {
+			err_msg("no process %d", r->pid);
+			return EXIT_RUNTIME;
+		}
+	}
+	ret = load(r);
+	if (ret)
+		return ret;
+	ret = r->pid ? attach_user(r, exe) : attach_kernel(r);
+	if (ret)
+		return ret;
+	r->reader = events_reader_new(r->skel->obj, handle_record, r);
+	if (!r->reader)
+		return EXIT_RUNTIME;
+	if (!r->pid) {
+		r->sym = symbolizer_new_kernel("/proc/kallsyms");
+		if (!r->sym)
+			err_msg("cannot read kernel symbols from /proc/kallsyms (%s): stacks show "
+				"addresses",
+				strerror(errno));
+	} else if (!r->target.child)
+		follow_maps(r);
+	return EXIT_OK;
+}
+
+static void finish(struct run *r)
+{
+	/* A command held for its maps must not stay stopped once we are gone. */
+	if (r->target.child && r->target.pid && r->target.go_fd < 0)
+		kill(r->target.pid, SIGCONT);
+	events_reader_free(r->reader);
+	/* Each uprobe waits for the kernel's grace periods as it goes: ~0.1 s apiece here. */
+	for (size_t i = 0; i < r->nlinks; i++)
+		bpf_link__destroy(r->links[i]);
+	memleak_bpf__destroy(r->skel);
+	symbolizer_free(r->sym);
+	target_release(&r->target);
+}
+
+int cmd_memleak(int argc, char **argv)
+{
+	struct run r = { .target = { .go_fd = -1, .err_fd = -1, .pidfd = -1 } };
+	char exe[4096] = "", **cmd_argv = NULL;
+	int ret;
+
+	parse_args(&argp, argc, argv, NULL);
+	check_options();
+	ret = setup_system();
+	if (ret)
+		return ret;
+	ret = start(&r, exe, sizeof(exe), &cmd_argv);
+	if (ret)
+		goto out;
+	out_init();
+	if (opts.cfg.trace)
+		out_header(trace_fields, ARRAY_SIZE(trace_fields));
+	run_start();
+	out_flush();
+	if (r.target.child) {
+		int err = target_resume(&r.target);
+
+		if (err) {
+			err_msg("cannot run '%s': %s", exe, strerror(-err));
+			ret = EXIT_RUNTIME;
+			goto out;
+		}
+	}
+	if (r.pid)
+		fprintf(stderr, "Tracing allocations of process %d. Hit Ctrl-C to end.\n", r.pid);
+	else
+		fprintf(stderr, "Tracing kernel allocations. Hit Ctrl-C to end.\n");
+	ret = run_loop(&r);
+out:
+	finish(&r);
+	command_free(cmd_argv);
+	return ret;
+}

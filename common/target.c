@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <wordexp.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include "target.h"
+
+char **command_split(const char *line)
+{
+	wordexp_t we;
+	char **argv;
+
+	/* WRDE_NOCMD: $(...) and `...` are refused, not run. */
+	if (wordexp(line, &we, WRDE_NOCMD))
+		return NULL;
+	if (!we.we_wordc) {
+		wordfree(&we);
+		return NULL;
+	}
+	argv = calloc(we.we_wordc + 1, sizeof(*argv));
+	for (size_t i = 0; argv && i < we.we_wordc; i++) {
+		argv[i] = strdup(we.we_wordv[i]);
+		if (!argv[i]) {
+			command_free(argv);
+			argv = NULL;
+		}
+	}
+	wordfree(&we);
+	return argv;
+}
+
+void command_free(char **argv)
+{
+	for (size_t i = 0; argv && argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+static int executable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EACCES;
+	return access(path, X_OK) ? -errno : 0;
+}
+
+int command_path(const char *cmd, char *path, size_t size)
+{
+	const char *dirs = getenv("PATH");
+	int err = -ENOENT;
+
+	if (!*cmd)
+		return -ENOENT;
+	if (strchr(cmd, '/')) {
+		snprintf(path, size, "%s", cmd);
+		return executable(path);
+	}
+	if (!dirs)
+		dirs = "/usr/local/bin:/usr/bin:/bin";
+	while (*dirs) {
+		size_t n = strcspn(dirs, ":");
+		int e;
+
+		/* An empty entry is the current directory. */
+		snprintf(path, size, "%.*s%s%s", (int)n, n ? dirs : ".", "/", cmd);
+		e = executable(path);
+		if (!e)
+			return 0;
+		if (e == -EACCES)
+			err = e; /* like execvp: EACCES if one was found but not runnable */
+		dirs += n + (dirs[n] == ':');
+	}
+	return err;
+}
+
+/* In the child: wait for the go byte (EOF: the parent gave up), exec, or report errno. */
+static void child_run(int go_fd, int err_fd, const char *path, char *const argv[])
+{
+	char go;
+	int err;
+
+	if (read(go_fd, &go, 1) != 1)
+		_exit(127);
+	execv(path, argv);
+	err = errno;
+	if (write(err_fd, &err, sizeof(err)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+int target_spawn(struct target *t, const char *path, char *const argv[])
+{
+	int go[2], errp[2];
+
+	*t = (struct target){ .go_fd = -1, .err_fd = -1, .pidfd = -1, .child = true };
+	if (pipe2(go, O_CLOEXEC))
+		return -errno;
+	if (pipe2(errp, O_CLOEXEC)) {
+		close(go[0]);
+		close(go[1]);
+		return -errno;
+	}
+	t->pid = fork();
+	if (t->pid == 0) {
+		close(go[1]);
+		close(errp[0]);
+		child_run(go[0], errp[1], path, argv);
+	}
+	close(go[0]);
+	close(errp[1]);
+	if (t->pid < 0) {
+		int err = errno;
+
+		close(go[1]);
+		close(errp[0]);
+		return -err;
+	}
+	t->go_fd = go[1];
+	t->err_fd = errp[0];
+	return 0;
+}
+
+int target_resume(struct target *t)
+{
+	int err = 0;
+	ssize_t n;
+
+	if (write(t->go_fd, "g", 1) != 1)
+		return -errno;
+	close(t->go_fd);
+	t->go_fd = -1;
+	/* EOF as the exec closes the pipe; an errno if it failed. */
+	do {
+		n = read(t->err_fd, &err, sizeof(err));
+	} while (n < 0 && errno == EINTR);
+	close(t->err_fd);
+	t->err_fd = -1;
+	if (n == sizeof(err)) {
+		waitpid(t->pid, NULL, 0);
+		t->pid = 0;
+		return -err;
+	}
+	return 0;
+}
+
+int target_watch(struct target *t, pid_t pid)
+{
+	*t = (struct target){ .pid = pid, .go_fd = -1, .err_fd = -1 };
+	/* A pidfd becomes readable when the process exits; without one (before 5.3), kill(0). */
+	t->pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (t->pidfd < 0 && errno == ESRCH)
+		return -ESRCH;
+	return 0;
+}
+
+bool target_exited(struct target *t)
+{
+	struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
+
+	if (!t->pid)
+		return true;
+	if (t->child) {
+		if (waitpid(t->pid, NULL, WNOHANG) != t->pid)
+			return false;
+		t->pid = 0;
+		return true;
+	}
+	if (t->pidfd >= 0)
+		return poll(&p, 1, 0) > 0;
+	return kill(t->pid, 0) && errno == ESRCH;
+}
+
+void target_release(struct target *t)
+{
+	if (t->child && t->go_fd >= 0 && t->pid > 0) {
+		/* Closing the pipe makes it exit before exec; the kill is for good measure. */
+		close(t->go_fd);
+		kill(t->pid, SIGKILL);
+		waitpid(t->pid, NULL, 0);
+	} else if (t->go_fd >= 0) {
+		close(t->go_fd);
+	}
+	if (t->err_fd >= 0)
+		close(t->err_fd);
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	*t = (struct target){ .go_fd = -1, .err_fd = -1, .pidfd = -1 };
+}

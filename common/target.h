@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one process a subcommand traces: one given by -p, or a command it starts itself, held
+ * before exec until the probes are attached so that its first call is seen.
+ */
+#ifndef EBPFTRACE_TARGET_H
+#define EBPFTRACE_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct target {
+	pid_t pid;
+	bool child; /* started by us */
+	int go_fd;  /* child: written to let it exec; -1 once it did */
+	int err_fd; /* child: carries errno when its exec fails */
+	int pidfd;  /* to see a process that is not our child exit; -1 if unavailable */
+};
+
+/*
+ * Split a command line into words as the shell would (quotes, backslashes; no command
+ * substitution). Returns a NULL-terminated array to free with command_free, or NULL.
+ */
+char **command_split(const char *line);
+void command_free(char **argv);
+
+/* Find a command as execvp would: through PATH unless it has a slash. 0 or -ENOENT, -EACCES. */
+int command_path(const char *cmd, char *path, size_t size);
+
+/* Fork a child that will exec path with argv once target_resume() is called. 0 or -errno. */
+int target_spawn(struct target *t, const char *path, char *const argv[]);
+/* Let the child exec; returns 0, or -errno when the exec failed (the child is then reaped). */
+int target_resume(struct target *t);
+/* Watch a process we did not start. 0 or -ESRCH. */
+int target_watch(struct target *t, pid_t pid);
+/* Whether the process has exited (our child is reaped then). */
+bool target_exited(struct target *t);
+/* Close what is ours; a child that never ran is killed and reaped. */
+void target_release(struct target *t);
+
+#endif
