@@ -359,7 +359,8 @@ def test_method_choice_is_explained_and_forced():
 def loaded_variants():
     """Which of our programs are loaded now, as {method: [names]} (the kernel keeps 15 chars)."""
     out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, check=True)
-    names = {p.get("name", "") for p in json.loads(out.stdout or b"[]")}
+    # bpftool shows the full name where BTF has it, else the kernel's 15 characters.
+    names = {p.get("name", "")[:15] for p in json.loads(out.stdout or b"[]")}
     loaded = {m: sorted(n for n in progs if n[:15] in names) for m, progs in VARIANTS.items()}
     return {m: progs for m, progs in loaded.items() if progs}
 
@@ -370,7 +371,8 @@ def test_only_the_chosen_variant_loads_and_all_unload_on_every_exit():
             # Long enough for bpftool to list the programs under TCG in the test VM.
             args = ["--duration", "5"] if stop == "duration" else []
             with tracing(method, args) as (t,):
-                assert loaded_variants() == {method: sorted(VARIANTS[method])}, loaded_variants()
+                loaded = loaded_variants()
+                assert loaded == {method: sorted(VARIANTS[method])}, (method, stop, loaded)
                 if stop == "duration":
                     rc = t.wait()[0]
                 elif stop == "sigkill":
