@@ -144,6 +144,32 @@ def assert_usage_error(args, pattern):
     assert_nothing_loaded()
 
 
+def assert_head_closes_pipe(args, make_event):
+    """`ebpftrace ARGS | head -1`: once head has its line and exits, the next write fails and
+    ebpftrace ends by itself, with status 0 and nothing on stderr after its "Tracing" line."""
+    r, w = os.pipe()
+    tracer = subprocess.Popen([BINARY] + args, stdout=w, stderr=subprocess.PIPE)
+    os.close(w)
+    head = subprocess.Popen(["head", "-1"], stdin=r, stdout=subprocess.PIPE)
+    os.close(r)
+    err = b""
+    while b"Tracing" not in err:
+        chunk = os.read(tracer.stderr.fileno(), 4096)
+        assert chunk, f"ebpftrace {args} exited before ready: {err!r}"
+        err += chunk
+    deadline = time.monotonic() + 20
+    while tracer.poll() is None and time.monotonic() < deadline:
+        make_event()
+        time.sleep(0.1)
+    if tracer.poll() is None:
+        tracer.kill()
+        raise AssertionError("ebpftrace did not exit after head closed the pipe")
+    assert tracer.wait() == 0
+    assert tracer.stderr.read() == b""
+    assert head.stdout.read().decode().split()[0] == "PID"
+    head.wait()
+
+
 def wait_for(cond, timeout=10.0, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

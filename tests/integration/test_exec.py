@@ -301,26 +301,7 @@ def test_sigterm_exits_cleanly():
 
 
 def test_head_closes_pipe_and_exits_zero():
-    """ebpftrace exec | head -1: once head exits, the next write fails and ebpftrace ends, 0."""
-    m = marker()
-    reader_r, reader_w = os.pipe()
-    tracer = subprocess.Popen([BINARY, "exec", "-n", "echo"], stdout=reader_w,
-                              stderr=subprocess.PIPE)
-    os.close(reader_w)
-    head = subprocess.Popen(["head", "-1"], stdin=reader_r, stdout=subprocess.PIPE)
-    os.close(reader_r)
-    err = b""
-    while b"Tracing" not in err:
-        err += os.read(tracer.stderr.fileno(), 4096)
-    deadline = time.monotonic() + 20
-    while tracer.poll() is None and time.monotonic() < deadline:
-        run_echo(m)
-        time.sleep(0.1)
-    assert tracer.poll() is not None, "ebpftrace did not exit after head closed the pipe"
-    tracer.kill()
-    assert tracer.wait() == 0
-    assert head.stdout.read().decode().split()[0] == "PID"
-    head.wait()
+    lib.assert_head_closes_pipe(["exec", "-n", "echo"], lambda: run_echo(marker()))
 
 
 def test_lost_events_are_reported():

@@ -4,7 +4,8 @@ import signal
 import subprocess
 import time
 
-from lib import BINARY, Tracer, assert_usage_error, helper, json_lines
+from lib import Tracer, assert_usage_error, helper, json_lines
+import lib
 
 SIGUSR1, SIGUSR2, SIGSEGV, SIGTERM = (int(s) for s in (signal.SIGUSR1, signal.SIGUSR2,
                                                        signal.SIGSEGV, signal.SIGTERM))
@@ -177,23 +178,7 @@ def test_json_and_table_agree():
 
 
 def test_head_closes_pipe_and_exits_zero():
-    r, w = os.pipe()
-    tracer = subprocess.Popen([BINARY, "kill", "-n", "signaler"], stdout=w, stderr=subprocess.PIPE)
-    os.close(w)
-    head = subprocess.Popen(["head", "-1"], stdin=r, stdout=subprocess.PIPE)
-    os.close(r)
-    err = b""
-    while b"Tracing" not in err:
-        err += os.read(tracer.stderr.fileno(), 4096)
-    deadline = time.monotonic() + 20
-    while tracer.poll() is None and time.monotonic() < deadline:
-        signaler("send", SIGUSR1)
-        time.sleep(0.1)
-    assert tracer.poll() is not None, "ebpftrace did not exit after head closed the pipe"
-    assert tracer.wait() == 0
-    assert tracer.stderr.read() == b""
-    assert head.stdout.read().decode().split()[0] == "PID"
-    head.wait()
+    lib.assert_head_closes_pipe(["kill", "-n", "signaler"], lambda: signaler("send", SIGUSR1))
 
 
 def test_bad_input_is_a_one_line_usage_error():
