@@ -18,6 +18,7 @@ PREFIX		?= /usr/local
 DESTDIR		?=
 CC		?= gcc
 CLANG		?= clang
+LLVM_STRIP	?= llvm-strip
 BPFTOOL		?= bpftool
 VMLINUX_BTF	?= /sys/kernel/btf/vmlinux
 
@@ -76,8 +77,10 @@ $(GEN)/vmlinux.h: | $(GEN)/versions.ok
 	@test -r $(VMLINUX_BTF) || { echo "error: $(VMLINUX_BTF) not found: build with VMLINUX_BTF=<file with kernel BTF>" >&2; exit 1; }
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
+# DWARF is most of each object and CO-RE needs only .BTF/.BTF.ext: strip it before embedding.
 $(GEN)/%.bpf.o: bpf/%.bpf.c $(GEN)/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(LLVM_STRIP) -g $@
 
 $(GEN)/%.skel.h: $(GEN)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
@@ -114,10 +117,10 @@ bench: all
 	bench/run
 
 lint:
-	clang-format --dry-run -Werror $(wildcard cmd/*.[ch] common/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/helpers/*.c)
+	clang-format --dry-run -Werror $(wildcard cmd/*.[ch] common/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/helpers/*.c bench/*.c)
 
 format:
-	clang-format -i $(wildcard cmd/*.[ch] common/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/helpers/*.c)
+	clang-format -i $(wildcard cmd/*.[ch] common/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/helpers/*.c bench/*.c)
 
 install: $(BUILD)/ebpftrace
 	install -D -m 0755 $(BUILD)/ebpftrace $(DESTDIR)$(PREFIX)/sbin/ebpftrace
