@@ -36,7 +36,11 @@ static __always_inline void read_args(struct exec_event *e, const char *const *a
 		__u32 off = e->args_size;
 		long len;
 
-		if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i]) || !arg)
+		if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i])) {
+			e->flags |= EXEC_ARGS_FAULT;
+			return;
+		}
+		if (!arg)
 			return;
 		if (i >= max_args) {
 			e->flags |= EXEC_MORE_ARGS;
@@ -139,6 +143,27 @@ int execveat_exit(struct trace_event_raw_sys_exit *ctx)
 }
 
 /*
+ * The caller's argument strings may sit in pages it never touched (a forked child passing string
+ * literals), which a BPF read cannot fault in. After a successful exec the kernel has just copied
+ * them into the new image's argument area: take them from there, NUL-separated, in one read.
+ */
+static __always_inline void read_args_from_new_image(struct exec_event *e)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	unsigned long start = BPF_CORE_READ(task, mm, arg_start);
+	__u64 len = BPF_CORE_READ(task, mm, arg_end) - start;
+
+	if (len > EXEC_ARGS_SIZE)
+		len = EXEC_ARGS_SIZE;
+	if (bpf_probe_read_user(e->args, len, (const void *)start))
+		return;
+	e->args_size = len;
+	e->args_count = 0;
+	e->args_cut = 0;
+	e->flags = (e->flags & ~(EXEC_ARGS_FAULT | EXEC_MORE_ARGS)) | EXEC_ARGS_RAW;
+}
+
+/*
  * The exec succeeded: record the absolute path of the file now running. A non-leader thread that
  * execs takes over the leader's pid, so its record moves from its old thread id to the new one.
  */
@@ -163,5 +188,7 @@ int BPF_PROG(exec_done, struct task_struct *task, pid_t old_pid, struct linux_bi
 	if (path_resolve(&path, e->filename) < 0)
 		e->flags |= EXEC_PATH_CUT;
 	e->flags |= EXEC_PATH_RESOLVED;
+	if (e->flags & EXEC_ARGS_FAULT)
+		read_args_from_new_image(e);
 	return 0;
 }

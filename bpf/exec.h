@@ -16,6 +16,7 @@ enum exec_flags {
 	EXEC_ARGS_FAULT = 1 << 1,    /* an argument could not be read */
 	EXEC_PATH_RESOLVED = 1 << 2, /* filename is the absolute path of the file executed */
 	EXEC_PATH_CUT = 1 << 3,	     /* filename was too long or deep and holds its tail */
+	EXEC_ARGS_RAW = 1 << 4,	     /* args[] is the new image's argument area, not yet cut */
 };
 
 struct exec_cfg {

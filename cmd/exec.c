@@ -75,43 +75,76 @@ static const struct out_field fields[] = {
 
 static const struct out_field truncated_field = { "truncated", NULL, 0 };
 
-/* -l: does any captured argument contain the text? */
-static bool line_matches(const struct exec_event *e)
-{
-	const char *arg = e->args, *end = e->args + e->args_size;
+struct args {
+	__u32 count;
+	bool more; /* arguments were left out */
+	bool cut;  /* an argument was cut */
+	struct {
+		const char *s;
+		size_t len;
+		bool cut;
+	} arg[EXEC_MAX_ARGS];
+};
 
+/*
+ * The record's arguments, with --max-args and the per-argument length applied here when the
+ * kernel sent the new image's whole argument area (EXEC_ARGS_RAW) rather than cut them itself.
+ */
+static void collect_args(const struct exec_event *e, struct args *a)
+{
+	const char *p = e->args, *end = e->args + e->args_size;
+	bool raw = e->flags & EXEC_ARGS_RAW;
+
+	a->count = 0;
+	a->more = e->flags & (EXEC_MORE_ARGS | EXEC_ARGS_FAULT);
+	a->cut = e->args_cut;
+	for (; p < end; p += strnlen(p, end - p) + 1) {
+		__u32 i = a->count;
+		size_t len = strnlen(p, end - p);
+
+		if (i == (raw ? exec_opts.cfg.max_args : e->args_count)) {
+			a->more |= raw;
+			break;
+		}
+		a->arg[i].s = p;
+		a->arg[i].len = raw && len > EXEC_ARG_LEN - 1 ? EXEC_ARG_LEN - 1 : len;
+		a->arg[i].cut = raw ? a->arg[i].len < len || p + len == end : e->args_cut >> i & 1;
+		a->cut |= a->arg[i].cut;
+		a->count++;
+	}
+}
+
+/* -l: does any captured argument contain the text? */
+static bool line_matches(const struct args *a)
+{
 	if (!exec_opts.line)
 		return true;
-	for (; arg < end; arg += strnlen(arg, end - arg) + 1)
-		if (memmem(arg, strnlen(arg, end - arg), exec_opts.line, strlen(exec_opts.line)))
+	for (__u32 i = 0; i < a->count; i++)
+		if (memmem(a->arg[i].s, a->arg[i].len, exec_opts.line, strlen(exec_opts.line)))
 			return true;
 	return false;
 }
 
-static void print_args(const struct exec_event *e)
+static void print_args(const struct args *a)
 {
-	const char *arg = e->args, *end = e->args + e->args_size;
-
 	out_array_begin(&fields[F_ARGV], exec_opts.quote);
-	for (__u32 i = 0; i < e->args_count && arg < end; i++) {
-		size_t len = strnlen(arg, end - arg);
-
-		out_array_str(arg, len, i < 64 && (e->args_cut >> i & 1));
-		arg += len + 1;
-	}
-	out_array_end(e->flags & (EXEC_MORE_ARGS | EXEC_ARGS_FAULT));
+	for (__u32 i = 0; i < a->count; i++)
+		out_array_str(a->arg[i].s, a->arg[i].len, a->arg[i].cut);
+	out_array_end(a->more);
 }
 
 static int handle_event(void *ctx, const void *data, size_t size)
 {
 	const struct exec_event *e = data;
-	bool truncated;
+	struct args args;
 
 	(void)ctx;
 	if (size < offsetof(struct exec_event, args) ||
-	    size < offsetof(struct exec_event, args) + e->args_size || !line_matches(e))
+	    size < offsetof(struct exec_event, args) + e->args_size)
 		return 0;
-	truncated = e->args_cut || (e->flags & (EXEC_MORE_ARGS | EXEC_ARGS_FAULT | EXEC_PATH_CUT));
+	collect_args(e, &args);
+	if (!line_matches(&args))
+		return 0;
 	out_row_begin("exec", e->ts_ns);
 	out_u64(&fields[F_PID], e->pid);
 	out_u64(&fields[F_PPID], e->ppid);
@@ -119,8 +152,8 @@ static int handle_event(void *ctx, const void *data, size_t size)
 	out_str(&fields[F_COMM], e->comm, sizeof(e->comm));
 	out_result(&fields[F_RET], e->ret);
 	out_str(&fields[F_FILENAME], e->filename, sizeof(e->filename));
-	print_args(e);
-	if (truncated)
+	print_args(&args);
+	if (args.more || args.cut || (e->flags & EXEC_PATH_CUT))
 		out_bool(&truncated_field, true);
 	out_row_end();
 	return 0;

@@ -7,7 +7,7 @@ import tempfile
 import time
 import uuid
 
-from lib import (BINARY, Tracer, assert_nothing_loaded, assert_usage_error, json_lines, run,
+from lib import (BINARY, Tracer, assert_nothing_loaded, assert_usage_error, helper, json_lines, run,
                  wait_for)
 import lib
 
@@ -376,3 +376,18 @@ def test_check_reports_features():
     # kprobe availability matches the kernel's kprobe PMU.
     has_kprobe_pmu = os.path.exists("/sys/bus/event_source/devices/kprobe/type")
     assert feats["kprobe"]["ok"] == has_kprobe_pmu, feats["kprobe"]
+
+
+def test_arguments_in_untouched_pages_are_still_read():
+    pid = {}
+
+    def make():
+        out = subprocess.run([helper("forkexec")], capture_output=True, check=True).stdout
+        pid["p"] = int(out.split()[-1])  # after what echo printed
+    ev, _ = trace_one(["-n", "echo"], make, lambda o: "ebpftrace-literal-argument" in o["argv"])
+    assert ev["pid"] == pid["p"]
+    assert ev["argv"] == ["echo", "ebpftrace-literal-argument", "second"]
+    assert "truncated" not in ev
+    ev, _ = trace_one(["-n", "echo", "--max-args", "2"], make,
+                      lambda o: "ebpftrace-literal-argument" in o["argv"])
+    assert ev["argv"] == ["echo", "ebpftrace-literal-argument"] and ev["truncated"] is True
