@@ -111,6 +111,10 @@ $(BUILD)/helpers/%: tests/helpers/%.c
 test:
 	tests/run
 
+# The integration tests inside Debian's 6.1 kernel under qemu (kprobe, fentry and LSM paths).
+test-vm: all unit
+	tests/vm/run-tests.sh
+
 # Overhead, delivery, start-up, memory and size, next to the untraced loop and bpftrace (root).
 .PHONY: bench
 bench: all
