@@ -11,19 +11,10 @@ set -euo pipefail
 
 binary=build/ebpftrace
 prefix=vm/
-passed=0
-failed=0
 tmp=""
-
-pass() {
-	echo "PASS ${prefix}smoke/$1"
-	passed=$((passed + 1))
-}
-
-fail() {
-	echo "FAIL ${prefix}smoke/$1: ${*:2}"
-	failed=$((failed + 1))
-}
+tally_group=smoke/
+# shellcheck source=tests/vm/tally.sh
+. "$(dirname "$0")/tally.sh"
 
 # A file's first lines on one line, for a reason.
 oneline() { head -c 300 "$1" | tr '\n' ' '; }

@@ -30,23 +30,9 @@ binary=build/ebpftrace
 prefix=vm/
 pattern=""
 timeout=${VM_TEST_TIMEOUT:-1800}
-passed=0
-failed=0
-skipped=0
 tmp=""
-
-pass() {
-	echo "PASS $prefix$1"
-	passed=$((passed + 1))
-}
-fail() {
-	echo "FAIL $prefix$1: $2"
-	failed=$((failed + 1))
-}
-skip() {
-	echo "SKIP $prefix$1: $2"
-	skipped=$((skipped + 1))
-}
+# shellcheck source=tests/vm/tally.sh
+. "$(dirname "$0")/tally.sh"
 
 usage() {
 	echo "usage: $0 [--binary PATH] [--prefix PREFIX] [-k PATTERN] [--timeout SECONDS]" >&2
