@@ -139,7 +139,46 @@ static __always_inline bool filter_current(void)
  */
 #define FIELD_READ(typed, p, field) ((typed) ? (p)->field : BPF_CORE_READ(p, field))
 
-#define FILTER_CGROUP_DEPTH	    32 /* cgroup levels filter_task() climbs looking for --cgroup */
+/* The current task's comm: two loads, where bpf_get_current_comm() costs a helper call and a copy. */
+static __always_inline void current_comm(char comm[TASK_COMM_LEN])
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	__builtin_memcpy(comm, t->comm, TASK_COMM_LEN);
+}
+
+/*
+ * A syscall's number and arguments from the registers it saved, as sys_exit and bpf_task_pt_regs
+ * hand them over: plain loads where the pointer is typed, else through bpf_probe_read_kernel.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_NR_REG orig_ax
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_NR_REG syscallno
+#else
+#error "SYSCALL_NR_REG: the pt_regs field with the syscall number on this architecture"
+#endif
+#define SYSCALL_NR(typed, regs) FIELD_READ(typed, (struct pt_regs *)(regs), SYSCALL_NR_REG)
+#define SYSCALL_ARG(typed, n, regs) \
+	((typed) ? PT_REGS_PARM##n##_SYSCALL(regs) : PT_REGS_PARM##n##_CORE_SYSCALL(regs))
+
+/*
+ * Whether the current syscall is a 32-bit one on a 64-bit kernel: its numbers are another table's,
+ * so a program keyed by number must not take it for the 64-bit call of that number. The syscall
+ * tracepoints skip these calls too.
+ */
+static __always_inline bool compat_syscall(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+#if defined(__TARGET_ARCH_x86)
+	return t->thread_info.status & 0x0002; /* TS_COMPAT */
+#else
+	return t->thread_info.flags & (1UL << 22); /* arm64's TIF_32BIT */
+#endif
+}
+
+#define FILTER_CGROUP_DEPTH 32 /* cgroup levels filter_task() climbs looking for --cgroup */
 
 /* Whether task t is in the cgroup v2 with this id or below it. */
 static __always_inline bool task_in_cgroup(struct task_struct *t, __u64 id)

@@ -20,9 +20,10 @@ enum exec_flags {
 };
 
 struct exec_cfg {
-	__u32 ppid;	/* 0 = any */
-	__u32 max_args; /* 1..EXEC_MAX_ARGS */
-	__u32 failed;	/* 1: report failed execs too */
+	__u32 ppid;	   /* 0 = any */
+	__u32 max_args;	   /* 1..EXEC_MAX_ARGS */
+	__u32 failed;	   /* 1: report failed execs too */
+	__u32 execveat_nr; /* execveat's syscall number here: one program serves both calls */
 };
 
 struct exec_event {

@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * open: open, openat, openat2 and creat, taken whole on syscall exit. The arguments come from the
- * task's saved user registers (bpf_task_pt_regs), so there is no enter program and no per-thread
- * map: one tracepoint hit per call instead of two, and no map update. The path is read then too,
- * when the kernel has just read it, so its page is present.
+ * open: open, openat, openat2 and creat, taken whole on syscall exit: one program run per call,
+ * no enter program and no per-thread map. The path is read then too, when the kernel has just
+ * read it, so its page is present.
+ *
+ * Two ways in. By default one program on the raw sys_exit tracepoint (tp_btf, or raw_tp where
+ * there is no BTF) that keeps the open family by syscall number: it runs for every syscall of
+ * the machine, but costs a few loads for the others, and an open costs far less than through the
+ * per-syscall tracepoints, which build a record per call before the program runs. With --method
+ * tracepoint, a program on each syscalls:sys_exit_* tracepoint, which other syscalls never reach;
+ * it reads the arguments from the task's saved registers (bpf_task_pt_regs, 5.15+).
  */
 #include "common.bpf.h"
 #include "path.bpf.h"
@@ -20,7 +26,7 @@ struct {
 } scratch SEC(".maps");
 
 struct open_args {
-	int dfd;
+	int dfd; /* where a relative path starts: a directory fd, or OPEN_AT_FDCWD */
 	const char *path;
 	__u32 flags;
 	__u32 mode;
@@ -31,12 +37,6 @@ static __always_inline bool flags_match(__u32 flags)
 	if (!open_cfg.acc_modes && !open_cfg.flag_mask)
 		return true;
 	return (open_cfg.acc_modes >> (flags & OPEN_ACCMODE) & 1) || (flags & open_cfg.flag_mask);
-}
-
-/* The syscall's own arguments, as the task passed them. */
-static __always_inline struct pt_regs *syscall_regs(void)
-{
-	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
 /* The directory a relative path starts from: the cwd, or the file open as dfd. */
@@ -97,7 +97,7 @@ static __always_inline int open_exit(long ret, enum open_syscall sc, const struc
 	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)
 		return 0;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	current_comm(e->comm);
 	if (common_cfg.filter.comm_len && !comm_matches(e->comm))
 		return 0;
 	e->ts_ns = bpf_ktime_get_ns();
@@ -129,65 +129,111 @@ static __always_inline bool wanted(long ret)
 	return filter_current_ids();
 }
 
+/* Which of the open family a syscall number is (openat first: it is most of them), or -1. */
+static __always_inline int open_syscall_of(long nr)
+{
+	if (nr == open_cfg.nr[OPEN_SYS_OPENAT])
+		return OPEN_SYS_OPENAT;
+	if (nr == open_cfg.nr[OPEN_SYS_OPEN])
+		return OPEN_SYS_OPEN;
+	if (nr == open_cfg.nr[OPEN_SYS_OPENAT2])
+		return OPEN_SYS_OPENAT2;
+	if (nr == open_cfg.nr[OPEN_SYS_CREAT])
+		return OPEN_SYS_CREAT;
+	return -1;
+}
+
+/* The call's arguments from the registers it saved. */
+static __always_inline void open_args_of(struct pt_regs *regs, bool typed, enum open_syscall sc,
+					 struct open_args *a)
+{
+	struct open_how how = {};
+	__u64 flags, mode;
+
+	a->dfd = OPEN_AT_FDCWD;
+	switch (sc) {
+	case OPEN_SYS_OPENAT:
+		a->dfd = SYSCALL_ARG(typed, 1, regs);
+		a->path = (const char *)SYSCALL_ARG(typed, 2, regs);
+		a->flags = SYSCALL_ARG(typed, 3, regs);
+		a->mode = SYSCALL_ARG(typed, 4, regs);
+		break;
+	case OPEN_SYS_OPEN:
+		a->path = (const char *)SYSCALL_ARG(typed, 1, regs);
+		a->flags = SYSCALL_ARG(typed, 2, regs);
+		a->mode = SYSCALL_ARG(typed, 3, regs);
+		break;
+	case OPEN_SYS_OPENAT2:
+		a->dfd = SYSCALL_ARG(typed, 1, regs);
+		a->path = (const char *)SYSCALL_ARG(typed, 2, regs);
+		bpf_probe_read_user(&how, sizeof(how), (void *)SYSCALL_ARG(typed, 3, regs));
+		flags = how.flags;
+		mode = how.mode;
+		/* Else clang shares one load between the stack and the registers: refused. */
+		barrier_var(flags);
+		barrier_var(mode);
+		a->flags = flags;
+		a->mode = mode;
+		break;
+	default:
+		a->path = (const char *)SYSCALL_ARG(typed, 1, regs);
+		a->flags = open_cfg.creat_flags;
+		a->mode = SYSCALL_ARG(typed, 2, regs);
+		break;
+	}
+}
+
+/* Every syscall's exit: cheap to leave for the others, so the number is checked first. */
+static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, bool typed)
+{
+	int sc = open_syscall_of(SYSCALL_NR(typed, regs));
+	struct open_args a;
+
+	if (sc < 0 || compat_syscall() || !wanted(ret))
+		return 0;
+	open_args_of(regs, typed, sc, &a);
+	return open_exit(ret, sc, &a);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(open_sys_exit_btf, struct pt_regs *regs, long ret)
+{
+	return on_sys_exit(regs, ret, true);
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(open_sys_exit_raw, struct pt_regs *regs, long ret)
+{
+	return on_sys_exit(regs, ret, false);
+}
+
+/* The per-syscall tracepoints: the registers the task saved on entry hold the arguments. */
+static __always_inline int on_syscall_tracepoint(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_sys_exit((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()), ctx->ret,
+			   true);
+}
+
 SEC("tracepoint/syscalls/sys_exit_open")
 int open_exit_open(struct trace_event_raw_sys_exit *ctx)
 {
-	struct open_args a = { .dfd = OPEN_AT_FDCWD };
-	struct pt_regs *regs;
-
-	if (!wanted(ctx->ret))
-		return 0;
-	regs = syscall_regs();
-	a.path = (const char *)PT_REGS_PARM1_SYSCALL(regs);
-	a.flags = PT_REGS_PARM2_SYSCALL(regs);
-	a.mode = PT_REGS_PARM3_SYSCALL(regs);
-	return open_exit(ctx->ret, OPEN_SYS_OPEN, &a);
+	return on_syscall_tracepoint(ctx);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
 int open_exit_openat(struct trace_event_raw_sys_exit *ctx)
 {
-	struct open_args a;
-	struct pt_regs *regs;
-
-	if (!wanted(ctx->ret))
-		return 0;
-	regs = syscall_regs();
-	a.dfd = PT_REGS_PARM1_SYSCALL(regs);
-	a.path = (const char *)PT_REGS_PARM2_SYSCALL(regs);
-	a.flags = PT_REGS_PARM3_SYSCALL(regs);
-	a.mode = PT_REGS_PARM4_SYSCALL(regs);
-	return open_exit(ctx->ret, OPEN_SYS_OPENAT, &a);
+	return on_syscall_tracepoint(ctx);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int open_exit_openat2(struct trace_event_raw_sys_exit *ctx)
 {
-	struct open_how how = {};
-	struct open_args a;
-	struct pt_regs *regs;
-
-	if (!wanted(ctx->ret))
-		return 0;
-	regs = syscall_regs();
-	a.dfd = PT_REGS_PARM1_SYSCALL(regs);
-	a.path = (const char *)PT_REGS_PARM2_SYSCALL(regs);
-	bpf_probe_read_user(&how, sizeof(how), (void *)PT_REGS_PARM3_SYSCALL(regs));
-	a.flags = how.flags;
-	a.mode = how.mode;
-	return open_exit(ctx->ret, OPEN_SYS_OPENAT2, &a);
+	return on_syscall_tracepoint(ctx);
 }
 
 SEC("tracepoint/syscalls/sys_exit_creat")
 int open_exit_creat(struct trace_event_raw_sys_exit *ctx)
 {
-	struct open_args a = { .dfd = OPEN_AT_FDCWD, .flags = open_cfg.creat_flags };
-	struct pt_regs *regs;
-
-	if (!wanted(ctx->ret))
-		return 0;
-	regs = syscall_regs();
-	a.path = (const char *)PT_REGS_PARM1_SYSCALL(regs);
-	a.mode = PT_REGS_PARM2_SYSCALL(regs);
-	return open_exit(ctx->ret, OPEN_SYS_CREAT, &a);
+	return on_syscall_tracepoint(ctx);
 }

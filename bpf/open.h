@@ -8,12 +8,15 @@
 
 #define OPEN_AT_FDCWD (-100) /* AT_FDCWD, the same on every architecture */
 #define OPEN_ACCMODE  3	     /* O_ACCMODE, likewise */
+/* A number no syscall has (-1 is what a syscall skipped under ptrace exits with). */
+#define OPEN_NO_SYSCALL (-1000)
 
 enum open_syscall {
 	OPEN_SYS_OPEN,
 	OPEN_SYS_OPENAT,
 	OPEN_SYS_OPENAT2,
 	OPEN_SYS_CREAT,
+	OPEN_SYS_COUNT,
 };
 
 enum open_event_flags {
@@ -30,6 +33,7 @@ struct open_cfg {
 	__u32 acc_modes;
 	__u32 flag_mask;
 	__u32 creat_flags; /* what creat() means: O_CREAT|O_WRONLY|O_TRUNC, as this libc numbers it */
+	__s64 nr[OPEN_SYS_COUNT]; /* the syscalls' numbers here; OPEN_NO_SYSCALL: not on this arch */
 };
 
 /*

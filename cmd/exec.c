@@ -2,6 +2,8 @@
 /* ebpftrace exec: every execve/execveat with its arguments and result. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <bpf/libbpf.h>
 #include "exec.h"
 #include "exec.skel.h"
 #include "cmds.h"
@@ -159,18 +161,30 @@ static int handle_event(void *ctx, const void *data, size_t size)
 	return 0;
 }
 
-/* execveat arrived in 3.19, but a kernel may be built without its tracepoints. */
-static void skip_missing_tracepoints(struct exec_bpf *skel)
+/*
+ * The execve programs serve execveat too: attach them to its tracepoints as well. execveat arrived
+ * in 3.19, but a kernel may be built without its tracepoints.
+ */
+static int attach_execveat(struct exec_bpf *skel, struct bpf_link **links)
 {
 	if (!tracepoint_exists("syscalls", "sys_enter_execveat")) {
 		verbose("no execveat tracepoints: tracing execve only");
-		bpf_program__set_autoload(skel->progs.execveat_enter, false);
-		bpf_program__set_autoload(skel->progs.execveat_exit, false);
+		return EXIT_OK;
 	}
+	links[0] = bpf_program__attach_tracepoint(skel->progs.exec_enter_tp, "syscalls",
+						  "sys_enter_execveat");
+	if (!links[0])
+		return report_bpf_error("attaching to sys_enter_execveat", -errno);
+	links[1] = bpf_program__attach_tracepoint(skel->progs.exec_exit_tp, "syscalls",
+						  "sys_exit_execveat");
+	if (!links[1])
+		return report_bpf_error("attaching to sys_exit_execveat", -errno);
+	return EXIT_OK;
 }
 
 int cmd_exec(int argc, char **argv)
 {
+	struct bpf_link *links[2] = {};
 	struct exec_bpf *skel;
 	int ret;
 
@@ -182,15 +196,20 @@ int cmd_exec(int argc, char **argv)
 	if (!skel)
 		return report_bpf_error("opening the BPF object", -errno);
 	skel->rodata->common_cfg = common_bpf_cfg();
+	exec_opts.cfg.execveat_nr = SYS_execveat;
 	skel->rodata->exec_cfg = exec_opts.cfg;
-	skip_missing_tracepoints(skel);
 	ret = skel_load_attach(skel->skeleton);
+	if (ret)
+		goto out;
+	ret = attach_execveat(skel, links);
 	if (ret)
 		goto out;
 	out_init();
 	out_header(fields, ARRAY_SIZE(fields));
 	ret = events_run(skel->obj, "exec() calls", handle_event, NULL);
 out:
+	bpf_link__destroy(links[0]);
+	bpf_link__destroy(links[1]);
 	exec_bpf__destroy(skel);
 	return ret;
 }

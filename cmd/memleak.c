@@ -749,7 +749,8 @@ static int run_loop(struct run *r)
 
 static int load(struct run *r)
 {
-	int ret;
+	const char *step;
+	int err;
 
 	r->skel = memleak_bpf__open();
 	if (!r->skel)
@@ -766,13 +767,8 @@ static int load(struct run *r)
 	bpf_map__set_max_entries(r->skel->maps.stacks, opts.max_stacks);
 	bpf_map__set_max_entries(r->skel->maps.totals, opts.max_stacks + 1);
 	choose_programs(r);
-	ret = setup_before_load(r->skel->obj);
-	if (ret)
-		return ret;
-	ret = memleak_bpf__load(r->skel);
-	if (ret)
-		return report_bpf_error("loading the BPF programs", ret);
-	return setup_after_load(r->skel->obj);
+	err = skel_try_load(r->skel->skeleton, false, &step);
+	return err ? report_bpf_error(step, err) : EXIT_OK;
 }
 
 static int start_command(struct run *r, char *exe, size_t size, char ***argv)

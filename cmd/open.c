@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/syscall.h>
 #include <bpf/libbpf.h>
 #include "open.h"
 #include "open.skel.h"
@@ -13,6 +14,7 @@
 #include "flags.h"
 #include "opts.h"
 #include "output.h"
+#include "probe.h"
 #include "setup.h"
 #include "util.h"
 
@@ -25,12 +27,23 @@
 #define KERNEL_O_LARGEFILE O_LARGEFILE
 #endif
 
-enum { OPT_FLAGS = OPT_SUB };
+enum { OPT_FLAGS = OPT_SUB, OPT_METHOD };
+
+/*
+ * One program on every syscall's exit, or one per open syscall (see bpf/open.bpf.c): the first
+ * costs less per open, the second nothing for other syscalls.
+ */
+static const struct attach_candidate candidates[] = {
+	{ METHOD_TP_BTF, "sys_exit" },
+	{ METHOD_RAW_TP, "sys_exit" },
+	{ METHOD_TRACEPOINT, "syscalls:sys_exit_openat" },
+};
 
 static struct {
 	struct open_cfg cfg;
 	bool extended;
-} open_opts;
+	int method; /* --method; -1: the best the kernel allows */
+} open_opts = { .method = -1 };
 
 static const struct argp_option options[] = {
 	{ "failed", 'x', NULL, 0, "Only failed opens", 0 },
@@ -39,6 +52,8 @@ static const struct argp_option options[] = {
 	  0 },
 	{ "flags", OPT_FLAGS, "LIST", 0,
 	  "Only opens with any of these flags (e.g. O_WRONLY,O_CREAT)", 0 },
+	{ "method", OPT_METHOD, "METHOD", 0,
+	  "Attach with tp_btf, raw_tracepoint (sys_exit) or tracepoint (syscalls:sys_exit_*)", 0 },
 	{},
 };
 
@@ -118,6 +133,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_FLAGS:
 		opt_list("--flags", arg, "an open flag (O_RDONLY, O_CREAT, O_CLOEXEC...)",
 			 add_flag_filter, NULL);
+		break;
+	case OPT_METHOD:
+		open_opts.method = opt_method(arg, candidates, ARRAY_SIZE(candidates));
 		break;
 	case ARGP_KEY_ARG:
 		usage_error("unexpected argument '%s'", arg);
@@ -230,8 +248,23 @@ static void choose_columns(void)
 	}
 }
 
-/* A kernel may lack some of these syscalls (arm64 has no open and creat); load the others. */
-static int skip_missing_tracepoints(struct open_bpf *skel)
+/* The syscalls' numbers on this architecture (arm64 has no open and creat). */
+static void set_syscall_numbers(struct open_cfg *cfg)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cfg->nr); i++)
+		cfg->nr[i] = OPEN_NO_SYSCALL;
+#ifdef SYS_open
+	cfg->nr[OPEN_SYS_OPEN] = SYS_open;
+#endif
+#ifdef SYS_creat
+	cfg->nr[OPEN_SYS_CREAT] = SYS_creat;
+#endif
+	cfg->nr[OPEN_SYS_OPENAT] = SYS_openat;
+	cfg->nr[OPEN_SYS_OPENAT2] = SYS_openat2;
+}
+
+/* A kernel may lack some of the syscall tracepoints; attach to the others. */
+static void skip_missing_tracepoints(struct open_bpf *skel)
 {
 	static const char *const names[] = {
 		[OPEN_SYS_OPEN] = "sys_exit_open",
@@ -245,53 +278,56 @@ static int skip_missing_tracepoints(struct open_bpf *skel)
 		[OPEN_SYS_OPENAT2] = skel->progs.open_exit_openat2,
 		[OPEN_SYS_CREAT] = skel->progs.open_exit_creat,
 	};
-	size_t present = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
-		if (tracepoint_exists("syscalls", names[i])) {
-			present++;
+		if (tracepoint_exists("syscalls", names[i]))
 			continue;
-		}
 		verbose("no syscalls:%s tracepoint: not tracing %s()", names[i], syscall_names[i]);
 		bpf_program__set_autoload(progs[i], false);
 	}
-	if (present)
-		return EXIT_OK;
-	err_msg("this kernel has no open syscall tracepoints: it needs CONFIG_FTRACE_SYSCALLS=y");
-	return EXIT_UNSUPPORTED;
 }
 
-/* The arguments are read from the task's saved registers, with a helper Linux 5.15 added. */
-static int check_kernel(void)
+/* The syscall tracepoints read the arguments with bpf_task_pt_regs, which Linux 5.15 added. */
+static bool has_task_pt_regs(void)
 {
-	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) > 0)
-		return EXIT_OK;
-	err_msg("this kernel lacks the bpf_task_pt_regs helper: open needs Linux 5.15 or later");
-	return EXIT_UNSUPPORTED;
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) > 0;
+}
+
+static int load_method(enum attach_method m, void *ctx, const char **step)
+{
+	struct open_bpf **skel = ctx;
+
+	if (m == METHOD_TRACEPOINT && !has_task_pt_regs()) {
+		*step = "finding bpf_task_pt_regs (Linux 5.15+) for the syscall tracepoints";
+		return -EOPNOTSUPP;
+	}
+	open_bpf__destroy(*skel);
+	*skel = open_bpf__open();
+	if (!*skel) {
+		*step = "opening the BPF object";
+		return -errno;
+	}
+	(*skel)->rodata->common_cfg = common_bpf_cfg();
+	(*skel)->rodata->open_cfg = open_opts.cfg;
+	autoload_method((*skel)->obj, candidates, ARRAY_SIZE(candidates), m);
+	if (m == METHOD_TRACEPOINT)
+		skip_missing_tracepoints(*skel);
+	return skel_try_load((*skel)->skeleton, true, step);
 }
 
 int cmd_open(int argc, char **argv)
 {
-	struct open_bpf *skel;
-	int ret;
+	struct open_bpf *skel = NULL;
+	int ret, chosen;
 
 	parse_args(&argp, argc, argv, NULL);
 	ret = setup_system();
 	if (ret)
 		return ret;
-	ret = check_kernel();
-	if (ret)
-		return ret;
-	skel = open_bpf__open();
-	if (!skel)
-		return report_bpf_error("opening the BPF object", -errno);
 	open_opts.cfg.creat_flags = O_CREAT | O_WRONLY | O_TRUNC;
-	skel->rodata->common_cfg = common_bpf_cfg();
-	skel->rodata->open_cfg = open_opts.cfg;
-	ret = skip_missing_tracepoints(skel);
-	if (ret)
-		goto out;
-	ret = skel_load_attach(skel->skeleton);
+	set_syscall_numbers(&open_opts.cfg);
+	ret = load_with_method("method", candidates, ARRAY_SIZE(candidates), open_opts.method,
+			       precheck_method, load_method, &skel, &chosen);
 	if (ret)
 		goto out;
 	choose_columns();

@@ -262,27 +262,35 @@ static void report_lost(struct runqlat_bpf *skel)
 	out_flush();
 }
 
+static int load_method(enum attach_method m, void *ctx, const char **step)
+{
+	struct runqlat_bpf **skel = ctx;
+
+	runqlat_bpf__destroy(*skel);
+	*skel = runqlat_bpf__open();
+	if (!*skel) {
+		*step = "opening the BPF object";
+		return -errno;
+	}
+	rq.cfg.task_storage = use_task_storage(m);
+	(*skel)->rodata->common_cfg = common_bpf_cfg();
+	(*skel)->rodata->runqlat_cfg = rq.cfg;
+	autoload_method((*skel)->obj, candidates, ARRAY_SIZE(candidates), m);
+	size_maps(*skel);
+	return skel_try_load((*skel)->skeleton, true, step);
+}
+
 int cmd_runqlat(int argc, char **argv)
 {
-	struct runqlat_bpf *skel;
+	struct runqlat_bpf *skel = NULL;
 	int ret, chosen, fd;
 
 	parse_args(&argp, argc, argv, NULL);
 	ret = setup_system();
 	if (ret)
 		return ret;
-	chosen = select_method("method", candidates, ARRAY_SIZE(candidates), rq.method);
-	if (chosen < 0)
-		return EXIT_UNSUPPORTED;
-	skel = runqlat_bpf__open();
-	if (!skel)
-		return report_bpf_error("opening the BPF object", -errno);
-	rq.cfg.task_storage = use_task_storage(candidates[chosen].method);
-	skel->rodata->common_cfg = common_bpf_cfg();
-	skel->rodata->runqlat_cfg = rq.cfg;
-	autoload_method(skel->obj, candidates, ARRAY_SIZE(candidates), candidates[chosen].method);
-	size_maps(skel);
-	ret = skel_load_attach(skel->skeleton);
+	ret = load_with_method("method", candidates, ARRAY_SIZE(candidates), rq.method,
+			       precheck_method, load_method, &skel, &chosen);
 	if (ret)
 		goto out;
 	out_init();

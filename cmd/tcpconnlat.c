@@ -306,25 +306,33 @@ static void run_hists(struct tcpconnlat_bpf *skel)
 	out_flush();
 }
 
+static int load_method(enum attach_method m, void *ctx, const char **step)
+{
+	struct tcpconnlat_bpf **skel = ctx;
+
+	tcpconnlat_bpf__destroy(*skel);
+	*skel = tcpconnlat_bpf__open();
+	if (!*skel) {
+		*step = "opening the BPF object";
+		return -errno;
+	}
+	(*skel)->rodata->common_cfg = common_bpf_cfg();
+	(*skel)->rodata->tcpconnlat_cfg = conn_opts.cfg;
+	autoload_method((*skel)->obj, candidates, ARRAY_SIZE(candidates), m);
+	return skel_try_load((*skel)->skeleton, true, step);
+}
+
 int cmd_tcpconnlat(int argc, char **argv)
 {
-	struct tcpconnlat_bpf *skel;
+	struct tcpconnlat_bpf *skel = NULL;
 	int ret, chosen;
 
 	parse_args(&argp, argc, argv, NULL);
 	ret = setup_system();
 	if (ret)
 		return ret;
-	chosen = select_method("method", candidates, ARRAY_SIZE(candidates), conn_opts.method);
-	if (chosen < 0)
-		return EXIT_UNSUPPORTED;
-	skel = tcpconnlat_bpf__open();
-	if (!skel)
-		return report_bpf_error("opening the BPF object", -errno);
-	skel->rodata->common_cfg = common_bpf_cfg();
-	skel->rodata->tcpconnlat_cfg = conn_opts.cfg;
-	autoload_method(skel->obj, candidates, ARRAY_SIZE(candidates), candidates[chosen].method);
-	ret = skel_load_attach(skel->skeleton);
+	ret = load_with_method("method", candidates, ARRAY_SIZE(candidates), conn_opts.method,
+			       precheck_method, load_method, &skel, &chosen);
 	if (ret)
 		goto out;
 	out_init();

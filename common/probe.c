@@ -243,29 +243,6 @@ void probe_kernel(enum attach_method m, const char *target, struct probe_result 
 	}
 }
 
-int choose_method(const char *program, const struct attach_candidate *cands, size_t n, int forced,
-		  probe_fn probe, struct probe_result *res)
-{
-	bool tried = false;
-
-	for (size_t i = 0; i < n; i++) {
-		if (forced >= 0 && (int)cands[i].method != forced)
-			continue;
-		tried = true;
-		probe(cands[i].method, cands[i].target, res);
-		verbose("%s: %s %s: %s", program, method_name(cands[i].method), cands[i].target,
-			res->ok ? "usable" : res->reason);
-		if (res->ok) {
-			verbose("%s: attaching with %s", program, method_name(cands[i].method));
-			return i;
-		}
-	}
-	if (!tried)
-		set_reason(res, false, "%s cannot be attached with %s", program,
-			   method_name(forced));
-	return -1;
-}
-
 static bool candidate_method(const struct attach_candidate *cands, size_t n, int m)
 {
 	for (size_t i = 0; i < n; i++)
@@ -293,20 +270,81 @@ int opt_method(const char *arg, const struct attach_candidate *cands, size_t n)
 	usage_error("invalid --method '%s': expected one of %s", arg, list);
 }
 
-int select_method(const char *program, const struct attach_candidate *cands, size_t n, int forced)
+/*
+ * What can be told of a method before loading the real programs. The BTF-typed ones (fentry,
+ * tp_btf, lsm) would need the kernel's BTF parsed for a trial, 10 ms and 11 MB here, and libbpf
+ * parses it again for the load: the load itself decides for them.
+ */
+void precheck_method(enum attach_method m, const char *target, struct probe_result *res)
 {
-	struct probe_result res;
-	int i = choose_method(program, cands, n, forced, probe_kernel, &res);
+	switch (m) {
+	case METHOD_FENTRY:
+	case METHOD_TP_BTF:
+		set_reason(res, true, "%s on %s: the load decides", method_name(m), target);
+		break;
+	case METHOD_LSM:
+		if (bpf_lsm_active())
+			set_reason(res, true, "lsm on %s: the load decides", target);
+		else
+			set_reason(res, false,
+				   "the bpf LSM is not active (add bpf to lsm= on the "
+				   "kernel command line)");
+		break;
+	default:
+		probe_kernel(m, target, res);
+	}
+}
 
-	if (i >= 0)
-		return i;
+int load_with_method(const char *program, const struct attach_candidate *cands, size_t n,
+		     int forced, probe_fn precheck, method_load_fn load, void *ctx, int *chosen)
+{
+	const struct attach_candidate *last = NULL;
+	const char *step = NULL;
+	struct probe_result res;
+	int err = 0;
+
+	res.ok = false;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = method_name(cands[i].method);
+
+		if (forced >= 0 && (int)cands[i].method != forced)
+			continue;
+		precheck(cands[i].method, cands[i].target, &res);
+		if (!res.ok) {
+			verbose("%s: %s %s: %s", program, name, cands[i].target, res.reason);
+			err = 0;
+			continue;
+		}
+		last = &cands[i];
+		err = load(cands[i].method, ctx, &step);
+		if (!err) {
+			verbose("%s: attaching with %s", program, name);
+			*chosen = i;
+			return EXIT_OK;
+		}
+		verbose("%s: %s %s: %s failed: %s", program, name, cands[i].target, step,
+			strerror(-err));
+	}
+	if (err) { /* the last method tried got as far as loading */
+		char what[192];
+
+		if (forced >= 0)
+			snprintf(what, sizeof(what), "--method %s is not usable on this kernel: %s",
+				 method_name(forced), step);
+		else
+			snprintf(what, sizeof(what),
+				 "no attach method works on this kernel (the last one tried, %s): "
+				 "%s",
+				 method_name(last->method), step);
+		return report_bpf_error(what, err);
+	}
 	if (forced >= 0)
 		err_msg("--method %s is not usable on this kernel: %s", method_name(forced),
 			res.reason);
 	else
 		err_msg("no attach method works on this kernel (the last one tried: %s)",
 			res.reason);
-	return -1;
+	return EXIT_UNSUPPORTED;
 }
 
 /* The method a program of the object is written for, from its section; -1 if none of ours. */

@@ -40,24 +40,30 @@ typedef void (*probe_fn)(enum attach_method m, const char *target, struct probe_
 void probe_kernel(enum attach_method m, const char *target, struct probe_result *res);
 
 /*
- * The first candidate, in order, whose trial succeeds; with forced >= 0 only candidates of that
- * method are tried. Returns its index, or -1 (reason then says why the last one failed). Under
- * -v each trial is reported.
- */
-int choose_method(const char *program, const struct attach_candidate *cands, size_t n, int forced,
-		  probe_fn probe, struct probe_result *res);
-
-/*
  * What a subcommand with a variant per method calls. --method NAME: the method, which must be one
  * of the candidates' (else a usage error that lists them).
  */
 int opt_method(const char *arg, const struct attach_candidate *cands, size_t n);
 
+/* The check before a load: probe_kernel() where that needs no kernel BTF, else what it can tell. */
+void precheck_method(enum attach_method m, const char *target, struct probe_result *res);
+
 /*
- * choose_method() on the running kernel. Returns the candidate's index, or -1 after saying why
- * nothing (or not the --method given) works; the caller then exits with EXIT_UNSUPPORTED.
+ * Open, set up, load and attach a subcommand's skeleton for method m (destroying the previous
+ * attempt's first). Returns 0, or a negative errno with *step set to what failed ("loading the
+ * BPF programs"...).
  */
-int select_method(const char *program, const struct attach_candidate *cands, size_t n, int forced);
+typedef int (*method_load_fn)(enum attach_method m, void *ctx, const char **step);
+
+/*
+ * Load with the first candidate, in order, that passes precheck and loads and attaches; with
+ * forced >= 0 only candidates of that method are tried. A kernel may list a function in its BTF
+ * and still refuse fentry programs (EPERM), as our own dev host does: the next candidate is
+ * tried then. Under -v every step is reported. Returns an exit code after saying why nothing
+ * worked, or EXIT_OK with *chosen set to the candidate's index.
+ */
+int load_with_method(const char *program, const struct attach_candidate *cands, size_t n,
+		     int forced, probe_fn precheck, method_load_fn load, void *ctx, int *chosen);
 
 /*
  * One BPF object can carry a variant of its programs per candidate method: after open, turn off

@@ -86,6 +86,8 @@ bool tracepoint_exists(const char *category, const char *name)
 {
 	char path[256];
 
+	if (ensure_tracefs())
+		return false;
 	snprintf(path, sizeof(path), TRACEFS_DIR "/events/%s/%s/id", category, name);
 	return access(path, R_OK) == 0;
 }
@@ -115,50 +117,77 @@ int setup_system(void)
 			BTF_VMLINUX);
 		return EXIT_UNSUPPORTED;
 	}
-	if (ensure_tracefs())
-		return EXIT_RUNTIME;
 	return EXIT_OK;
 }
 
-int setup_before_load(struct bpf_object *obj)
+/* After open, before load: size the ring buffer from --ringbuf-size. */
+static int setup_before_load(struct bpf_object *obj)
 {
 	struct bpf_map *events = bpf_object__find_map_by_name(obj, "events");
 
-	if (events && bpf_map__set_max_entries(events, common_opts.ringbuf_size))
-		return report_bpf_error("sizing the ring buffer", -EINVAL);
-	return EXIT_OK;
+	return events ? bpf_map__set_max_entries(events, common_opts.ringbuf_size) : 0;
 }
 
-int setup_after_load(struct bpf_object *obj)
+/* After load: hand the --cgroup directory to the BPF side. */
+static int setup_after_load(struct bpf_object *obj)
 {
 	struct bpf_map *map = bpf_object__find_map_by_name(obj, "cgroup_filter");
 	uint32_t zero = 0;
 
 	if (cgroup_fd < 0)
-		return EXIT_OK;
-	if (!map || bpf_map_update_elem(bpf_map__fd(map), &zero, &cgroup_fd, BPF_ANY))
-		return report_bpf_error("setting the cgroup filter", -errno);
-	return EXIT_OK;
+		return 0;
+	if (!map)
+		return -ENOENT;
+	return bpf_map_update_elem(bpf_map__fd(map), &zero, &cgroup_fd, BPF_ANY) ? -errno : 0;
+}
+
+/* libbpf finds a tracepoint's id in tracefs. */
+static int tracefs_for_tracepoints(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj)
+	{
+		if (bpf_program__autoload(prog) &&
+		    bpf_program__type(prog) == BPF_PROG_TYPE_TRACEPOINT)
+			return ensure_tracefs();
+	}
+	return 0;
+}
+
+int skel_try_load(struct bpf_object_skeleton *skel, bool attach, const char **step)
+{
+	struct bpf_object *obj = *skel->obj;
+	int err;
+
+	*step = "mounting tracefs";
+	err = tracefs_for_tracepoints(obj);
+	if (err)
+		return err;
+	*step = "sizing the ring buffer";
+	err = setup_before_load(obj);
+	if (err)
+		return err;
+	*step = "loading the BPF programs";
+	err = bpf_object__load_skeleton(skel);
+	if (err)
+		return err;
+	*step = "setting the cgroup filter";
+	err = setup_after_load(obj);
+	if (err)
+		return err;
+	if (!attach)
+		return 0;
+	*step = "attaching the BPF programs";
+	return bpf_object__attach_skeleton(skel);
 }
 
 int skel_load_attach(struct bpf_object_skeleton *skel)
 {
-	struct bpf_object *obj = *skel->obj;
-	int ret;
+	const char *step;
+	int err = skel_try_load(skel, true, &step);
 
-	ret = setup_before_load(obj);
-	if (ret)
-		return ret;
-	ret = bpf_object__load_skeleton(skel);
-	if (ret)
-		return report_bpf_error("loading the BPF programs", ret);
-	ret = setup_after_load(obj);
-	if (ret)
-		return ret;
-	ret = bpf_object__attach_skeleton(skel);
-	if (ret)
-		return report_bpf_error("attaching the BPF programs", ret);
-	return EXIT_OK;
+	return err ? report_bpf_error(step, err) : EXIT_OK;
 }
 
 int report_bpf_error(const char *what, int err)

@@ -9,26 +9,27 @@ struct bpf_object;
 struct bpf_object_skeleton;
 
 /*
- * Before opening a skeleton: privileges, kernel BTF, tracefs (mounted in a private mount namespace
- * when absent), the --cgroup path, libbpf's messages. Returns EXIT_OK or an exit code to return.
+ * Before opening a skeleton: privileges, kernel BTF, the --cgroup path, libbpf's messages. Returns
+ * EXIT_OK or an exit code to return.
  */
 int setup_system(void);
 
-/* Mount tracefs if it is not there yet. Returns 0 or a negative errno. */
+/*
+ * Mount tracefs if it is not there yet, in a private mount namespace. Returns 0 or a negative
+ * errno (after saying why). skel_try_load() calls it for objects with tracepoint programs.
+ */
 int ensure_tracefs(void);
-/* Whether the tracepoint category/name exists (needs tracefs). */
+/* Whether the tracepoint category/name exists (mounting tracefs if need be). */
 bool tracepoint_exists(const char *category, const char *name);
 
-/* After open, before load: size the ring buffer from --ringbuf-size. */
-int setup_before_load(struct bpf_object *obj);
-/* After load: hand the --cgroup directory to the BPF side. Returns an exit code. */
-int setup_after_load(struct bpf_object *obj);
-
 /*
- * The rest of a skeleton's life before tracing, once it is open and its .rodata is written:
- * setup_before_load, load, setup_after_load, attach, with one-line errors. Pass skel->skeleton.
- * Returns an exit code; on failure the caller only destroys the skeleton.
+ * The rest of a skeleton's life before tracing, once it is open and its .rodata is written: mount
+ * tracefs if a tracepoint program needs it, size the ring buffer (--ringbuf-size), load, hand over the --cgroup directory, and attach unless the
+ * caller attaches itself. Pass skel->skeleton. Returns 0, or a negative errno with *step set to
+ * what failed.
  */
+int skel_try_load(struct bpf_object_skeleton *skel, bool attach, const char **step);
+/* The same with a one-line error; returns an exit code. On failure the caller destroys. */
 int skel_load_attach(struct bpf_object_skeleton *skel);
 
 /* A one-line explanation of a failed load or attach; returns the exit code to use. */

@@ -90,6 +90,7 @@ _ebpftrace_values()
 	--method)
 		case "$sub" in
 		runqlat) COMPREPLY=($(compgen -W "tp_btf raw_tracepoint" -- "$cur")) ;;
+		open) COMPREPLY=($(compgen -W "tp_btf raw_tracepoint tracepoint" -- "$cur")) ;;
 		*) COMPREPLY=($(compgen -W "fentry kprobe tracepoint" -- "$cur")) ;;
 		esac
 		return 0

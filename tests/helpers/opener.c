@@ -8,6 +8,8 @@
  *	opener [-n COMM] [-w] at DIR NAME	openat(fd of DIR, NAME, O_RDONLY|O_CLOEXEC)
  *	opener [-n COMM] [-w] at2 DIR NAME	openat2(fd of DIR, NAME, O_RDONLY|O_CLOEXEC, BENEATH)
  *	opener [-n COMM] [-w] cwd DIR NAME	chdir(DIR), then openat(AT_FDCWD, NAME, O_RDONLY)
+ *	opener [-n COMM] [-w] open PATH		open(PATH, O_RDONLY), the old syscall
+ *	opener [-n COMM] [-w] creat PATH	creat(PATH, 0600)
  *	opener loop PATH N			openat(AT_FDCWD, PATH, O_RDONLY) N times; prints ns/op
  *
  * -n sets the comm; -w prints "ready PID" and waits for a line on stdin before the call.
@@ -101,6 +103,12 @@ int main(int argc, char **argv)
 		report(syscall(SYS_openat2, dir_fd(argv[1]), argv[2], &how, sizeof(how)));
 	else if (argc == 3 && !strcmp(argv[0], "cwd") && !chdir(argv[1]))
 		report(sys_openat(AT_FDCWD, argv[2], O_RDONLY, 0));
+#ifdef SYS_open
+	else if (argc == 2 && !strcmp(argv[0], "open"))
+		report(syscall(SYS_open, argv[1], O_RDONLY, 0));
+	else if (argc == 2 && !strcmp(argv[0], "creat"))
+		report(syscall(SYS_creat, argv[1], 0600));
+#endif
 	else
 		return 2;
 	return 0;

@@ -7,8 +7,22 @@ import tempfile
 import time
 import uuid
 
-from lib import Tracer, assert_usage_error, helper, json_lines
+from lib import Tracer, assert_usage_error, helper, json_lines, run
 import lib
+
+METHODS = ("tp_btf", "raw_tracepoint", "tracepoint")
+_usable = []
+
+
+def usable_methods():
+    """The methods open has that `ebpftrace check` reports usable on this kernel."""
+    if not _usable:
+        p = run(["check", "--json"])
+        assert p.returncode == 0, p.stderr
+        ok = {o["name"]: o["ok"] for o in json_lines(p.stdout, "feature")}
+        _usable.extend(m for m in METHODS if ok.get(m))
+        assert "raw_tracepoint" in _usable, f"raw tracepoints must be usable everywhere: {ok}"
+    return _usable
 
 
 def marker():
@@ -165,6 +179,42 @@ def test_openat2():
     assert ev["path"] == name and ev["full_path"] == os.path.join(d, name)
 
 
+def test_every_syscall_of_the_family_the_same_with_each_method():
+    """open, openat, openat2 and creat, each forced method: the same exact events."""
+    for method in usable_methods():
+        with TmpDir() as d:
+            made, opened = os.path.join(d, marker()), os.path.join(d, marker())
+            name = marker()
+            open(os.path.join(d, name), "w").close()
+
+            def calls():
+                return [opener("creat", made), opener("open", made), opener("at2", d, name),
+                        opener("missing", opened)]
+            res, evs = trace(["--method", method], calls)
+        (creat_pid, creat), (open_pid, opened_fd), (at2_pid, at2), (missing_pid, _) = res
+        ev, = of_pid(evs, creat_pid, made)
+        assert (ev["syscall"], ev["ret"], ev["flags"], ev["mode"]) == (
+            "creat", creat["fd"], "O_WRONLY|O_CREAT|O_TRUNC", 0o600), (method, ev)
+        ev, = of_pid(evs, open_pid, made)
+        assert (ev["syscall"], ev["ret"], ev["flags"]) == ("open", opened_fd["fd"], "O_RDONLY"), (
+            method, ev)
+        ev, = of_pid(evs, missing_pid, opened)
+        assert (ev["syscall"], ev["error"]) == ("openat", "ENOENT"), (method, ev)
+        if at2.get("errno") != 38:  # kernels before 5.6 have no openat2
+            ev, = of_pid(evs, at2_pid, name)
+            assert (ev["syscall"], ev["ret"], ev["flags"]) == (
+                "openat2", at2["fd"], "O_RDONLY|O_CLOEXEC"), (method, ev)
+
+
+def test_method_is_reported_and_forced():
+    for method in usable_methods():
+        p = run(["open", "-v", "--method", method, "--duration", "0.2"])
+        err = p.stderr.decode()
+        assert p.returncode == 0 and f"method: attaching with {method}\n" in err, err
+    p = run(["open", "-v", "--duration", "0.2"])
+    assert f"method: attaching with {usable_methods()[0]}\n" in p.stderr.decode()
+
+
 def test_failed_only_with_x():
     with TmpDir() as d:
         path, missing = os.path.join(d, marker()), os.path.join(d, marker())
@@ -254,3 +304,6 @@ def test_bad_input_is_a_one_line_usage_error():
     assert_usage_error(["open", "--pid", "0"], r"invalid --pid '0'")
     assert_usage_error(["open", "-p", "abc"], r"invalid --pid 'abc'")
     assert_usage_error(["open", "stray"], r"unexpected argument 'stray'")
+    assert_usage_error(["open", "--method", "kprobe"],
+                       r"invalid --method 'kprobe': expected one of tp_btf, raw_tracepoint, "
+                       r"tracepoint")

@@ -1,17 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The attach-method decision, against a fake kernel. */
+#include <errno.h>
 #include <stdio.h>
 #include "probe.h"
+#include "util.h"
 #include "unit.h"
 
-static unsigned usable; /* bit m: method m works on the fake kernel */
-static int trials;
+static unsigned passes; /* bit m: method m passes the fake kernel's precheck */
+static unsigned loads;	/* bit m: method m's programs load on the fake kernel */
+static int prechecks, attempts;
+static enum attach_method loaded;
 
-static void fake_probe(enum attach_method m, const char *target, struct probe_result *res)
+static void fake_precheck(enum attach_method m, const char *target, struct probe_result *res)
 {
-	trials++;
-	res->ok = usable & (1u << m);
+	prechecks++;
+	res->ok = passes & (1u << m);
 	snprintf(res->reason, sizeof(res->reason), "%s %s", method_name(m), target);
+}
+
+static int fake_load(enum attach_method m, void *ctx, const char **step)
+{
+	(void)ctx;
+	attempts++;
+	*step = "loading";
+	if (!(loads & (1u << m)))
+		return -EPERM;
+	loaded = m;
+	return 0;
 }
 
 static const struct attach_candidate cands[] = {
@@ -20,44 +35,70 @@ static const struct attach_candidate cands[] = {
 	{ METHOD_TRACEPOINT, "sock:inet_sock_set_state" },
 };
 
-static int choose(unsigned works, int forced)
-{
-	struct probe_result res;
+#define ALL (1u << METHOD_FENTRY | 1u << METHOD_KPROBE | 1u << METHOD_TRACEPOINT)
 
-	usable = works;
-	trials = 0;
-	return choose_method("test", cands, 3, forced, fake_probe, &res);
+/* The candidate chosen, or -1 with the exit code in *code. */
+static int choose(unsigned pass, unsigned load, int forced, int *code)
+{
+	int chosen = -1, ret;
+
+	passes = pass;
+	loads = load;
+	prechecks = attempts = 0;
+	ret = load_with_method("test", cands, 3, forced, fake_precheck, fake_load, NULL, &chosen);
+	if (code)
+		*code = ret;
+	return ret == EXIT_OK ? chosen : -1;
 }
 
-TEST(first_usable_method_wins)
+TEST(first_working_method_wins)
 {
-	CHECK_INT_EQ(choose(1u << METHOD_FENTRY | 1u << METHOD_TRACEPOINT, -1), 0);
-	CHECK_INT_EQ(trials, 1);
+	CHECK_INT_EQ(choose(ALL, ALL, -1, NULL), 0);
+	CHECK_INT_EQ(prechecks, 1);
+	CHECK_INT_EQ(attempts, 1);
+	CHECK_INT_EQ(loaded, METHOD_FENTRY);
 }
 
-TEST(falls_back_in_order)
+TEST(falls_back_when_the_precheck_fails)
+{
+	/* no kprobes: tried no further than the precheck */
+	CHECK_INT_EQ(choose(1u << METHOD_TRACEPOINT, ALL, -1, NULL), 2);
+	CHECK_INT_EQ(prechecks, 3);
+	CHECK_INT_EQ(attempts, 1);
+}
+
+TEST(falls_back_when_the_load_fails)
 {
 	/* like our dev host: BTF says fentry exists, the kernel refuses it, no kprobes */
-	CHECK_INT_EQ(choose(1u << METHOD_TRACEPOINT, -1), 2);
-	CHECK_INT_EQ(trials, 3);
-	CHECK_INT_EQ(choose(1u << METHOD_KPROBE | 1u << METHOD_TRACEPOINT, -1), 1);
+	CHECK_INT_EQ(choose(ALL & ~(1u << METHOD_KPROBE), 1u << METHOD_TRACEPOINT, -1, NULL), 2);
+	CHECK_INT_EQ(attempts, 2);
+	CHECK_INT_EQ(loaded, METHOD_TRACEPOINT);
 }
 
-TEST(nothing_usable)
+TEST(nothing_works)
 {
-	CHECK_INT_EQ(choose(0, -1), -1);
+	int code;
+
+	CHECK_INT_EQ(choose(0, ALL, -1, &code), -1);
+	CHECK_INT_EQ(code, EXIT_UNSUPPORTED);
+	CHECK_INT_EQ(attempts, 0);
+	/* the last load's error decides the exit code: EPERM is the kernel's refusal */
+	CHECK_INT_EQ(choose(ALL, 0, -1, &code), -1);
+	CHECK_INT_EQ(code, EXIT_UNSUPPORTED);
+	CHECK_INT_EQ(attempts, 3);
 }
 
 TEST(forced_method)
 {
-	struct probe_result res;
+	int code;
 
-	CHECK_INT_EQ(choose(1u << METHOD_FENTRY | 1u << METHOD_TRACEPOINT, METHOD_TRACEPOINT), 2);
-	CHECK_INT_EQ(trials, 1);
-	CHECK_INT_EQ(choose(1u << METHOD_TRACEPOINT, METHOD_KPROBE), -1);
-	usable = 1u << METHOD_TRACEPOINT;
-	CHECK_INT_EQ(choose_method("test", cands, 3, METHOD_LSM, fake_probe, &res), -1);
-	CHECK_STR_EQ(res.reason, "test cannot be attached with lsm");
+	CHECK_INT_EQ(choose(ALL, ALL, METHOD_TRACEPOINT, NULL), 2);
+	CHECK_INT_EQ(prechecks, 1);
+	CHECK_INT_EQ(attempts, 1);
+	CHECK_INT_EQ(choose(1u << METHOD_TRACEPOINT, ALL, METHOD_KPROBE, &code), -1);
+	CHECK_INT_EQ(code, EXIT_UNSUPPORTED);
+	CHECK_INT_EQ(choose(ALL, 1u << METHOD_TRACEPOINT, METHOD_FENTRY, &code), -1);
+	CHECK_INT_EQ(attempts, 1);
 }
 
 TEST(method_names_round_trip)
