@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ebpftrace: one binary, many subcommands. Adding one is a row here and a file in cmd/. */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <bpf/libbpf.h>
@@ -100,6 +101,13 @@ int main(int argc, char **argv)
 {
 	const struct subcommand *sub;
 
+	/*
+	 * libbpf copies the kernel's BTF (5+ MB, twice) for each load and frees it after. glibc
+	 * would raise its mmap threshold past that size on the first free, so that a second load
+	 * (a method the kernel refused, then the next) kept its copies in the heap for good: a
+	 * fixed threshold keeps them mmapped, and given back.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "-h"))
 		return help(argc - 1, argv + 1);
