@@ -158,6 +158,16 @@ static __always_inline void current_comm(char comm[TASK_COMM_LEN])
 #else
 #error "SYSCALL_NR_REG: the pt_regs field with the syscall number on this architecture"
 #endif
+/*
+ * Whether the saved registers are a syscall's still in progress, not those of an exception or
+ * interrupt from user space, nor of a syscall that already returned (a signal generated on the
+ * way back): x86 keeps -ENOSYS in ax until the syscall returns.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define syscall_in_progress(regs) ((regs)->ax == (unsigned long)-38)
+#else
+#define syscall_in_progress(regs) ((long)(regs)->SYSCALL_NR_REG >= 0)
+#endif
 #define SYSCALL_NR(typed, regs) FIELD_READ(typed, (struct pt_regs *)(regs), SYSCALL_NR_REG)
 #define SYSCALL_ARG(typed, n, regs) \
 	((typed) ? PT_REGS_PARM##n##_SYSCALL(regs) : PT_REGS_PARM##n##_CORE_SYSCALL(regs))

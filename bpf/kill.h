@@ -6,6 +6,8 @@
 #include "common.h"
 
 #define KILL_MAX_SIG 64 /* _NSIG on every architecture but MIPS */
+/* A number no syscall has (-1 is what a syscall skipped under ptrace exits with). */
+#define KILL_NO_SYSCALL (-1000)
 
 /* Where a signal came from: the kernel, or the syscall the sender was in. */
 enum kill_source {
@@ -27,6 +29,8 @@ struct kill_cfg {
 	__u32 sig_filter;    /* -s: only the signals in sig_mask */
 	__u64 sig_mask[2];   /* bit (sig & 63) of sig_mask[sig >> 6], for sig 0..KILL_MAX_SIG */
 	__s32 eagain;	     /* EAGAIN as user space numbers it: a queue overflow's result */
+	__s32 pad;
+	__s64 nr[KILL_SRC_COUNT]; /* each call's syscall number here; KILL_NO_SYSCALL if none */
 };
 
 struct kill_event {

@@ -2,6 +2,7 @@
 /* ebpftrace kill: signals, with who sent them, to whom, and whether the kernel or a call did. */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <bpf/libbpf.h>
 #include "kill.h"
 #include "kill.skel.h"
@@ -9,13 +10,21 @@
 #include "events.h"
 #include "opts.h"
 #include "output.h"
+#include "probe.h"
 #include "setup.h"
 #include "signals.h"
 #include "util.h"
 
-enum { OPT_TARGET = OPT_SUB };
+enum { OPT_TARGET = OPT_SUB, OPT_METHOD };
+
+/* One program on every syscall's exit, or one on each of the family's exit tracepoints. */
+static const struct attach_candidate candidates[] = {
+	{ METHOD_TP_BTF, "sys_exit" },
+	{ METHOD_TRACEPOINT, "syscalls:sys_exit_kill" },
+};
 
 static struct kill_cfg kill_opts;
+static int kill_method = -1; /* --method; -1: the best the kernel allows */
 
 static const struct argp_option options[] = {
 	{ "kill", 'k', NULL, 0,
@@ -23,6 +32,8 @@ static const struct argp_option options[] = {
 	{ "target", OPT_TARGET, "PID", 0, "Only signals sent to this process or thread", 0 },
 	{ "signal", 's', "LIST", 0, "Only these signals, by name or number (e.g. TERM,KILL,9)", 0 },
 	{ "failed", 'x', NULL, 0, "Only failed sends", 0 },
+	{ "method", OPT_METHOD, "METHOD", 0,
+	  "Attach the exit program with tp_btf (sys_exit) or tracepoint (syscalls:sys_exit_*)", 0 },
 	{},
 };
 
@@ -52,6 +63,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'x':
 		kill_opts.failed = 1;
+		break;
+	case OPT_METHOD:
+		kill_method = opt_method(arg, candidates, ARRAY_SIZE(candidates));
 		break;
 	case ARGP_KEY_ARG:
 		usage_error("unexpected argument '%s'", arg);
@@ -119,66 +133,116 @@ static int handle_event(void *ctx, const void *data, size_t size)
 	return 0;
 }
 
-/* Syscalls a kernel may lack (rt_tgsigqueueinfo came in 2.6.31, pidfd_send_signal in 5.1). */
-static int skip_missing_tracepoints(struct kill_bpf *skel)
-{
-	const struct {
-		const char *name;
-		struct bpf_program *enter, *exit;
-	} calls[] = {
-		{ "kill", skel->progs.kill_enter, skel->progs.kill_exit },
-		{ "tkill", skel->progs.tkill_enter, skel->progs.tkill_exit },
-		{ "tgkill", skel->progs.tgkill_enter, skel->progs.tgkill_exit },
-		{ "rt_sigqueueinfo", skel->progs.sigqueue_enter, skel->progs.sigqueue_exit },
-		{ "rt_tgsigqueueinfo", skel->progs.tgsigqueue_enter, skel->progs.tgsigqueue_exit },
-		{ "pidfd_send_signal", skel->progs.pidfd_enter, skel->progs.pidfd_exit },
-	};
-	char enter[64], exit[64];
-	size_t present = 0;
+/* The syscall tracepoints of the family, in enum kill_source order. */
+static const char *const call_names[KILL_SRC_COUNT] = {
+	[KILL_SRC_KILL] = "kill",
+	[KILL_SRC_TKILL] = "tkill",
+	[KILL_SRC_TGKILL] = "tgkill",
+	[KILL_SRC_RT_SIGQUEUEINFO] = "rt_sigqueueinfo",
+	[KILL_SRC_RT_TGSIGQUEUEINFO] = "rt_tgsigqueueinfo",
+	[KILL_SRC_PIDFD_SEND_SIGNAL] = "pidfd_send_signal",
+};
 
-	for (size_t i = 0; i < ARRAY_SIZE(calls); i++) {
-		snprintf(enter, sizeof(enter), "sys_enter_%s", calls[i].name);
-		snprintf(exit, sizeof(exit), "sys_exit_%s", calls[i].name);
-		if (tracepoint_exists("syscalls", enter) && tracepoint_exists("syscalls", exit)) {
-			present++;
+/* The calls' numbers on this architecture (some lack a call, or a libc its number). */
+static void set_syscall_numbers(struct kill_cfg *cfg)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cfg->nr); i++)
+		cfg->nr[i] = KILL_NO_SYSCALL;
+	cfg->nr[KILL_SRC_KILL] = SYS_kill;
+	cfg->nr[KILL_SRC_TKILL] = SYS_tkill;
+	cfg->nr[KILL_SRC_TGKILL] = SYS_tgkill;
+	cfg->nr[KILL_SRC_RT_SIGQUEUEINFO] = SYS_rt_sigqueueinfo;
+	cfg->nr[KILL_SRC_RT_TGSIGQUEUEINFO] = SYS_rt_tgsigqueueinfo;
+#ifdef SYS_pidfd_send_signal
+	cfg->nr[KILL_SRC_PIDFD_SEND_SIGNAL] = SYS_pidfd_send_signal;
+#endif
+}
+
+static struct {
+	struct kill_bpf *skel;
+	struct bpf_link *links[KILL_SRC_COUNT]; /* kill_exit_tp on the other calls' tracepoints */
+} run;
+
+/*
+ * --method tracepoint: the skeleton attaches the exit program to sys_exit_kill; attach it to
+ * the family's other tracepoints the kernel has (pidfd_send_signal came in 5.1).
+ */
+static int attach_other_tracepoints(void)
+{
+	char name[64];
+
+	for (int i = KILL_SRC_TKILL; i < KILL_SRC_COUNT; i++) {
+		snprintf(name, sizeof(name), "sys_exit_%s", call_names[i]);
+		if (!tracepoint_exists("syscalls", name)) {
+			verbose("no syscalls:%s tracepoint: not tracing %s()", name, call_names[i]);
 			continue;
 		}
-		verbose("no syscalls:%s tracepoints: not tracing %s()", enter + 10, calls[i].name);
-		bpf_program__set_autoload(calls[i].enter, false);
-		bpf_program__set_autoload(calls[i].exit, false);
+		run.links[i] = bpf_program__attach_tracepoint(run.skel->progs.kill_exit_tp,
+							      "syscalls", name);
+		if (!run.links[i])
+			return -errno;
 	}
-	if (present)
+	return 0;
+}
+
+static int load_method(enum attach_method m, void *ctx, const char **step)
+{
+	int err;
+
+	(void)ctx;
+	kill_bpf__destroy(run.skel);
+	run.skel = kill_bpf__open();
+	if (!run.skel) {
+		*step = "opening the BPF object";
+		return -errno;
+	}
+	run.skel->rodata->common_cfg = common_bpf_cfg();
+	run.skel->rodata->kill_cfg = kill_opts;
+	autoload_method(run.skel->obj, candidates, ARRAY_SIZE(candidates), m);
+	/* A tp_btf program too, but for every method: the methods differ in the exit program. */
+	bpf_program__set_autoload(run.skel->progs.signal_generate, true);
+	if (!kill_opts.syscalls_only)
+		bpf_map__set_max_entries(run.skel->maps.targets, 1); /* used by -k only */
+	err = skel_try_load(run.skel->skeleton, true, step);
+	if (err || m != METHOD_TRACEPOINT)
+		return err;
+	*step = "attaching to the other syscall tracepoints";
+	return attach_other_tracepoints();
+}
+
+/* The sender's registers are read with bpf_task_pt_regs, which Linux 5.15 added. */
+static int check_kernel(void)
+{
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) > 0)
 		return EXIT_OK;
-	err_msg("this kernel has no kill() syscall tracepoints: it needs CONFIG_FTRACE_SYSCALLS=y");
+	err_msg("this kernel lacks the bpf_task_pt_regs helper: kill needs Linux 5.15 or later");
 	return EXIT_UNSUPPORTED;
 }
 
 int cmd_kill(int argc, char **argv)
 {
-	struct kill_bpf *skel;
-	int ret;
+	int ret, chosen;
 
 	parse_args(&argp, argc, argv, NULL);
 	ret = setup_system();
 	if (ret)
 		return ret;
-	skel = kill_bpf__open();
-	if (!skel)
-		return report_bpf_error("opening the BPF object", -errno);
-	kill_opts.eagain = EAGAIN;
-	skel->rodata->common_cfg = common_bpf_cfg();
-	skel->rodata->kill_cfg = kill_opts;
-	ret = skip_missing_tracepoints(skel);
+	ret = check_kernel();
 	if (ret)
-		goto out;
-	ret = skel_load_attach(skel->skeleton);
+		return ret;
+	kill_opts.eagain = EAGAIN;
+	set_syscall_numbers(&kill_opts);
+	ret = load_with_method("method", candidates, ARRAY_SIZE(candidates), kill_method,
+			       precheck_method, load_method, NULL, &chosen);
 	if (ret)
 		goto out;
 	out_init();
 	out_header(fields, ARRAY_SIZE(fields));
-	ret = events_run(skel->obj, kill_opts.syscalls_only ? "kill() calls" : "signals",
+	ret = events_run(run.skel->obj, kill_opts.syscalls_only ? "kill() calls" : "signals",
 			 handle_event, NULL);
 out:
-	kill_bpf__destroy(skel);
+	for (size_t i = 0; i < ARRAY_SIZE(run.links); i++)
+		bpf_link__destroy(run.links[i]);
+	kill_bpf__destroy(run.skel);
 	return ret;
 }

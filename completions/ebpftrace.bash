@@ -91,6 +91,7 @@ _ebpftrace_values()
 		case "$sub" in
 		runqlat) COMPREPLY=($(compgen -W "tp_btf raw_tracepoint" -- "$cur")) ;;
 		open) COMPREPLY=($(compgen -W "tp_btf raw_tracepoint tracepoint" -- "$cur")) ;;
+		kill) COMPREPLY=($(compgen -W "tp_btf tracepoint" -- "$cur")) ;;
 		*) COMPREPLY=($(compgen -W "fentry kprobe tracepoint" -- "$cur")) ;;
 		esac
 		return 0

@@ -8,6 +8,8 @@
  *	signaler kill0 PID	kill(PID, 0)
  *	signaler segv		fork a child that writes through a NULL pointer, reap it
  *	signaler tgkill SIG	start a thread that blocks SIG, tgkill() it, join it
+ *	signaler tkill SIG	the same with tkill()
+ *	signaler pidfd SIG	fork a child that blocks SIG, pidfd_send_signal() it, reap it
  */
 #include <errno.h>
 #include <pthread.h>
@@ -108,7 +110,7 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-static int tgkill_thread(int sig)
+static int thread_kill(int sig, bool tgkill)
 {
 	pthread_t t;
 	sigset_t set;
@@ -122,8 +124,27 @@ static int tgkill_thread(int sig)
 	pthread_create(&t, NULL, thread_main, NULL);
 	pthread_barrier_wait(&barrier);
 	printf("pid %d\ntid %d\n", getpid(), thread_tid);
-	result("ret", syscall(SYS_tgkill, getpid(), thread_tid, sig));
+	if (tgkill)
+		result("ret", syscall(SYS_tgkill, getpid(), thread_tid, sig));
+	else
+		result("ret", syscall(SYS_tkill, thread_tid, sig));
 	pthread_join(t, NULL);
+	return 0;
+}
+
+static int pidfd_send(int sig)
+{
+	sigset_t set;
+	pid_t pid;
+	int go, fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pid = blocked_child(&set, &go);
+	fd = syscall(SYS_pidfd_open, pid, 0);
+	result("ret", fd < 0 ? fd : syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0));
+	close(go);
+	waitpid(pid, NULL, 0);
 	return 0;
 }
 
@@ -141,6 +162,10 @@ int main(int argc, char **argv)
 	else if (argc == 2 && !strcmp(argv[1], "segv"))
 		ret = segv();
 	else if (argc == 3 && !strcmp(argv[1], "tgkill"))
-		ret = tgkill_thread(atoi(argv[2]));
+		ret = thread_kill(atoi(argv[2]), true);
+	else if (argc == 3 && !strcmp(argv[1], "tkill"))
+		ret = thread_kill(atoi(argv[2]), false);
+	else if (argc == 3 && !strcmp(argv[1], "pidfd"))
+		ret = pidfd_send(atoi(argv[2]));
 	return ret;
 }

@@ -4,8 +4,22 @@ import signal
 import subprocess
 import time
 
-from lib import Tracer, assert_usage_error, helper, json_lines
+from lib import Tracer, assert_usage_error, helper, json_lines, run
 import lib
+
+METHODS = ("tp_btf", "tracepoint")
+_usable = []
+
+
+def usable_methods():
+    """The methods kill has that `ebpftrace check` reports usable on this kernel."""
+    if not _usable:
+        p = run(["check", "--json"])
+        assert p.returncode == 0, p.stderr
+        ok = {o["name"]: o["ok"] for o in json_lines(p.stdout, "feature")}
+        _usable.extend(m for m in METHODS if ok.get(m))
+        assert "tracepoint" in _usable, f"the tracepoint must be usable everywhere: {ok}"
+    return _usable
 
 SIGUSR1, SIGUSR2, SIGSEGV, SIGTERM = (int(s) for s in (signal.SIGUSR1, signal.SIGUSR2,
                                                        signal.SIGSEGV, signal.SIGTERM))
@@ -70,6 +84,36 @@ def test_kill_0_to_a_missing_pid_is_esrch():
         assert (ev["target_pid"], ev["target_tid"], ev["sig"], ev["signal"]) == (target, 0, 0,
                                                                                   "SIG0"), mode
         assert (ev["ret"], ev["error"], ev["source"]) == (-3, "ESRCH", "kill"), mode
+
+
+def test_every_call_of_the_family_with_each_method():
+    """kill, sigqueue, tgkill, tkill and pidfd_send_signal, with and without -k, each method:
+    the same exact events. -k names the process tkill and pidfd_send_signal do not."""
+    for method in usable_methods():
+        for mode in ([], ["-k"]):
+            def calls():
+                return [signaler("send", SIGUSR1), signaler("queue", SIGUSR2),
+                        signaler("tgkill", SIGUSR1), signaler("tkill", SIGUSR2),
+                        signaler("pidfd", SIGTERM)]
+            res, evs = trace(["--method", method] + mode, calls)
+            (send, sres), (queue, qres), (tg, tgres), (tk, tkres), (pfd, pres) = res
+            got = {pid: [(e["source"], e["target_pid"], e["target_tid"], e["sig"], e["ret"])
+                         for e in from_pid(evs, pid)] for pid, _ in res}
+            want = {
+                send: [("kill", value(sres, "child"), 0, SIGUSR1, 0)],
+                queue: [("rt_sigqueueinfo", value(qres, "child"), 0, SIGUSR2, 0)],
+                tg: [("tgkill", tg, value(tgres, "tid"), SIGUSR1, 0)],
+                tk: [("tkill", tk, value(tkres, "tid"), SIGUSR2, 0)],
+                pfd: [("pidfd_send_signal", value(pres, "child"), 0, SIGTERM, 0)],
+            }
+            assert got == want, (method, mode, got, want)
+
+
+def test_method_is_reported_and_forced():
+    for method in usable_methods():
+        p = run(["kill", "-v", "--method", method, "--duration", "0.2"])
+        err = p.stderr.decode()
+        assert p.returncode == 0 and f"method: attaching with {method}\n" in err, err
 
 
 def test_failed_only_with_x():
@@ -179,6 +223,11 @@ def test_json_and_table_agree():
 
 def test_head_closes_pipe_and_exits_zero():
     lib.assert_head_closes_pipe(["kill", "-n", "signaler"], lambda: signaler("send", SIGUSR1))
+
+
+def test_bad_input_is_a_one_line_usage_error_for_method():
+    assert_usage_error(["kill", "--method", "fentry"],
+                       r"invalid --method 'fentry': expected one of tp_btf, tracepoint")
 
 
 def test_bad_input_is_a_one_line_usage_error():
