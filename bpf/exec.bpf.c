@@ -167,7 +167,8 @@ static __always_inline void read_args_from_new_image(struct exec_event *e)
  * The exec succeeded: record the absolute path of the file now running. A non-leader thread that
  * execs takes over the leader's pid, so its record moves from its old thread id to the new one.
  */
-static __always_inline int exec_done(pid_t old_pid, struct linux_binprm *bprm, bool use_loop)
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(exec_done, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 old_tid = old_pid, tid = (__u32)bpf_get_current_pid_tgid();
 	struct exec_event *e = bpf_map_lookup_elem(&execs, &old_tid);
@@ -184,23 +185,10 @@ static __always_inline int exec_done(pid_t old_pid, struct linux_binprm *bprm, b
 			return 0;
 	}
 	path = BPF_CORE_READ(bprm, file, f_path);
-	if (path_resolve(&path, e->filename, use_loop) < 0)
+	if (path_resolve(&path, e->filename) < 0)
 		e->flags |= EXEC_PATH_CUT;
 	e->flags |= EXEC_PATH_RESOLVED;
 	if (e->flags & EXEC_ARGS_FAULT)
 		read_args_from_new_image(e);
 	return 0;
-}
-
-/* Where the kernel has bpf_loop (5.17+): verified in a fraction of the time. */
-SEC("raw_tp/sched_process_exec")
-int BPF_PROG(exec_done_loop, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
-{
-	return exec_done(old_pid, bprm, true);
-}
-
-SEC("raw_tp/sched_process_exec")
-int BPF_PROG(exec_done_unrolled, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
-{
-	return exec_done(old_pid, bprm, false);
 }

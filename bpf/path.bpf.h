@@ -53,77 +53,36 @@ static __always_inline bool path_prepend(struct path_scratch *s, struct dentry *
 	return true;
 }
 
-/* Where a walk from a dentry up to the root of its mount namespace is. */
-struct path_walk {
-	struct path_scratch *s;
-	struct dentry *dentry;
-	struct vfsmount *vfsmnt;
-	struct mount *mnt;
-	int result; /* of the last step */
-};
-
-/*
- * One step up: prepend the dentry's name, or cross from the root of a mount to where it is
- * mounted. Returns 0 to go on, 1 at the root of the namespace, -1 when the path is too long.
- */
-static __always_inline int path_step(struct path_walk *w)
-{
-	/* Copied out first: inside BPF_CORE_READ, w->field would be relocated against the kernel. */
-	struct dentry *dentry = w->dentry;
-	struct vfsmount *vfsmnt = w->vfsmnt;
-	struct mount *mnt = w->mnt;
-	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-	struct mount *mnt_parent;
-
-	if (dentry != mnt_root && dentry != parent) {
-		if (!path_prepend(w->s, dentry))
-			return -1;
-		w->dentry = parent;
-		return 0;
-	}
-	mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
-	if (dentry != mnt_root || mnt == mnt_parent)
-		return 1;
-	w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-	w->mnt = mnt_parent;
-	w->vfsmnt = (void *)mnt_parent + bpf_core_field_offset(struct mount, mnt);
-	return 0;
-}
-
-/* bpf_loop's callback: nonzero stops the loop. Unused by objects that never pass use_loop. */
-static __attribute__((unused)) long path_step_cb(__u64 index, void *ctx)
-{
-	struct path_walk *w = ctx;
-
-	w->result = path_step(w);
-	return w->result != 0; /* the verifier takes 0 or 1 only */
-}
-
 /*
  * Prepend the names from `path` up to the root of its mount namespace to what s->buf holds from
  * s->off on. True when the root was reached; false when the path was too deep or too long.
- * use_loop (a compile-time constant): with bpf_loop (5.17+), whose callback the verifier checks
- * once, not PATH_MAX_DEPTH times: 6 ms less at start-up for exec's program.
  */
-static __always_inline bool path_walk(struct path_scratch *s, const struct path *path,
-				      bool use_loop)
+static __always_inline bool path_walk(struct path_scratch *s, const struct path *path)
 {
-	struct path_walk w = { .s = s };
+	struct dentry *dentry = BPF_CORE_READ(path, dentry);
+	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
+	struct mount *mnt = real_mount_of(vfsmnt);
 
-	w.dentry = BPF_CORE_READ(path, dentry);
-	w.vfsmnt = BPF_CORE_READ(path, mnt);
-	w.mnt = real_mount_of(w.vfsmnt);
-	if (use_loop) {
-		bpf_loop(PATH_MAX_DEPTH, path_step_cb, &w, 0);
-		return w.result == 1;
-	}
 	for (int depth = 0; depth < PATH_MAX_DEPTH; depth++) {
-		w.result = path_step(&w);
-		if (w.result)
-			break;
+		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+		struct mount *mnt_parent;
+
+		if (dentry != mnt_root && dentry != parent) {
+			if (!path_prepend(s, dentry))
+				return false;
+			dentry = parent;
+			continue;
+		}
+		mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+		if (dentry != mnt_root || mnt == mnt_parent)
+			return true; /* the root of the namespace */
+		/* The root of a mount: go on from where it is mounted. */
+		dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		mnt = mnt_parent;
+		vfsmnt = (void *)mnt + bpf_core_field_offset(struct mount, mnt);
 	}
-	return w.result == 1;
+	return false;
 }
 
 /*
@@ -166,7 +125,7 @@ static __always_inline struct path_scratch *path_scratch_get(void)
  * length without the NUL, or -1 when the path was too deep or too long (dst then holds its tail,
  * starting with "...").
  */
-static __always_inline int path_resolve(const struct path *path, char *dst, bool use_loop)
+static __always_inline int path_resolve(const struct path *path, char *dst)
 {
 	struct path_scratch *s = path_scratch_get();
 	bool complete;
@@ -174,7 +133,7 @@ static __always_inline int path_resolve(const struct path *path, char *dst, bool
 
 	if (!s)
 		return -1;
-	complete = path_walk(s, path, use_loop);
+	complete = path_walk(s, path);
 	len = path_finish(s, complete, dst);
 	return complete ? len : -1;
 }
@@ -201,7 +160,7 @@ static __always_inline int path_resolve_name(const struct path *dir, const char 
 	s->buf[off & PATH_MASK] = '/';
 	bpf_probe_read_kernel(&s->buf[(off + 1) & PATH_MASK], len & PATH_MASK, name);
 	s->off = off;
-	*complete = path_walk(s, dir, false);
+	*complete = path_walk(s, dir);
 	return path_finish(s, *complete, dst);
 }
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ebpftrace exec: every execve/execveat with its arguments and result. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <bpf/libbpf.h>
@@ -183,24 +182,6 @@ static int attach_execveat(struct exec_bpf *skel, struct bpf_link **links)
 	return EXIT_OK;
 }
 
-/*
- * The path walk's body is verified once under bpf_loop (5.17+), 48 times unrolled: 6 ms of
- * start-up. EBPFTRACE_NO_BPF_LOOP=1 takes the unrolled walk older kernels get, to test it.
- */
-static bool use_bpf_loop(void)
-{
-	if (getenv("EBPFTRACE_NO_BPF_LOOP")) {
-		verbose("path walk: unrolled (EBPFTRACE_NO_BPF_LOOP is set)");
-		return false;
-	}
-	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, NULL) > 0) {
-		verbose("path walk: bpf_loop");
-		return true;
-	}
-	verbose("path walk: unrolled (no bpf_loop before Linux 5.17)");
-	return false;
-}
-
 int cmd_exec(int argc, char **argv)
 {
 	struct bpf_link *links[2] = {};
@@ -216,10 +197,6 @@ int cmd_exec(int argc, char **argv)
 		return report_bpf_error("opening the BPF object", -errno);
 	skel->rodata->common_cfg = common_bpf_cfg();
 	exec_opts.cfg.execveat_nr = SYS_execveat;
-	if (use_bpf_loop())
-		bpf_program__set_autoload(skel->progs.exec_done_unrolled, false);
-	else
-		bpf_program__set_autoload(skel->progs.exec_done_loop, false);
 	skel->rodata->exec_cfg = exec_opts.cfg;
 	ret = skel_load_attach(skel->skeleton);
 	if (ret)

@@ -185,33 +185,6 @@ def test_relative_exec_resolves_filename():
         shutil.rmtree(d)
 
 
-def test_both_path_walks_resolve_the_same_deep_path():
-    """bpf_loop's walk (5.17+) and the unrolled one older kernels get: the same absolute path,
-    through 30 directories; -v says which ran."""
-    d = tempfile.mkdtemp()
-    try:
-        deep = os.path.join(os.path.realpath(d), *["level%02d" % i for i in range(30)])
-        os.makedirs(deep)
-        shutil.copy(ECHO, os.path.join(deep, "myecho"))
-        for unrolled in (False, True):
-            env = dict(os.environ, EBPFTRACE_NO_BPF_LOOP="1") if unrolled else None
-            m = marker()
-            t = Tracer(["exec", "--json", "-v"], env=env)
-            run_echo_in(deep, "./myecho", m)
-            time.sleep(0.3)
-            rc, out, err = t.stop()
-            assert rc == 0, err
-            ev, = [o for o in json_lines(out, "exec") if m in o["argv"]]
-            assert ev["filename"] == os.path.join(deep, "myecho"), (unrolled, ev)
-            said = err.decode()
-            if unrolled:
-                assert "path walk: unrolled (EBPFTRACE_NO_BPF_LOOP is set)" in said, said
-            else:  # bpf_loop where the kernel has it (5.17+)
-                assert "path walk: bpf_loop" in said or "(no bpf_loop" in said, said
-    finally:
-        shutil.rmtree(d)
-
-
 def run_echo_in(cwd, prog, *args):
     subprocess.run([prog] + list(args), cwd=cwd, stdout=subprocess.DEVNULL)
 
