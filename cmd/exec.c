@@ -208,8 +208,7 @@ int cmd_exec(int argc, char **argv)
 	out_header(fields, ARRAY_SIZE(fields));
 	ret = events_run(skel->obj, "exec() calls", handle_event, NULL);
 out:
-	bpf_link__destroy(links[0]);
-	bpf_link__destroy(links[1]);
+	skel_detach(skel ? skel->skeleton : NULL, links, ARRAY_SIZE(links));
 	exec_bpf__destroy(skel);
 	return ret;
 }

@@ -241,8 +241,7 @@ int cmd_kill(int argc, char **argv)
 	ret = events_run(run.skel->obj, kill_opts.syscalls_only ? "kill() calls" : "signals",
 			 handle_event, NULL);
 out:
-	for (size_t i = 0; i < ARRAY_SIZE(run.links); i++)
-		bpf_link__destroy(run.links[i]);
+	skel_detach(run.skel ? run.skel->skeleton : NULL, run.links, ARRAY_SIZE(run.links));
 	kill_bpf__destroy(run.skel);
 	return ret;
 }

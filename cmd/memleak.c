@@ -835,9 +835,7 @@ static void finish(struct run *r)
 	if (r->target.child && r->target.pid && r->target.go_fd < 0)
 		kill(r->target.pid, SIGCONT);
 	events_reader_free(r->reader);
-	/* Each uprobe waits for the kernel's grace periods as it goes: ~0.1 s apiece here. */
-	for (size_t i = 0; i < r->nlinks; i++)
-		bpf_link__destroy(r->links[i]);
+	links_destroy(r->links, r->nlinks);
 	memleak_bpf__destroy(r->skel);
 	symbolizer_free(r->sym);
 	target_release(&r->target);

@@ -335,6 +335,7 @@ int cmd_open(int argc, char **argv)
 	out_header(fields, ARRAY_SIZE(fields));
 	ret = events_run(skel->obj, "open() calls", handle_event, NULL);
 out:
+	skel_detach(skel ? skel->skeleton : NULL, NULL, 0);
 	open_bpf__destroy(skel);
 	return ret;
 }

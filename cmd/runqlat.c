@@ -298,6 +298,7 @@ int cmd_runqlat(int argc, char **argv)
 	hist_run("run queue latency", rq.interval, rq.count, print_interval, &fd);
 	report_lost(skel);
 out:
+	skel_detach(skel ? skel->skeleton : NULL, NULL, 0);
 	runqlat_bpf__destroy(skel);
 	cgroup_paths_free();
 	return ret;

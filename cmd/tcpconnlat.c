@@ -343,6 +343,7 @@ int cmd_tcpconnlat(int argc, char **argv)
 	out_header(fields, ARRAY_SIZE(fields) - !conn_opts.cfg.failed);
 	ret = events_run(skel->obj, "TCP connects", handle_event, NULL);
 out:
+	skel_detach(skel ? skel->skeleton : NULL, NULL, 0);
 	tcpconnlat_bpf__destroy(skel);
 	return ret;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -188,6 +189,57 @@ int skel_load_attach(struct bpf_object_skeleton *skel)
 	int err = skel_try_load(skel, true, &step);
 
 	return err ? report_bpf_error(step, err) : EXIT_OK;
+}
+
+static void *destroy_link(void *link)
+{
+	bpf_link__destroy(link);
+	return NULL;
+}
+
+#define LINKS_AT_ONCE 64
+
+void links_destroy(struct bpf_link **links, size_t n)
+{
+	pthread_t threads[LINKS_AT_ONCE];
+	bool started[LINKS_AT_ONCE];
+
+	for (size_t base = 0; base < n; base += LINKS_AT_ONCE) {
+		size_t batch = n - base < LINKS_AT_ONCE ? n - base : LINKS_AT_ONCE;
+
+		for (size_t i = 0; i < batch; i++)
+			started[i] =
+				links[base + i] &&
+				!pthread_create(&threads[i], NULL, destroy_link, links[base + i]);
+		for (size_t i = 0; i < batch; i++) {
+			if (started[i])
+				pthread_join(threads[i], NULL);
+			else
+				bpf_link__destroy(
+					links[base + i]); /* NULL, or no thread to spare */
+			links[base + i] = NULL;
+		}
+	}
+}
+
+void skel_detach(struct bpf_object_skeleton *s, struct bpf_link **extra, size_t n_extra)
+{
+	struct bpf_link *links[LINKS_AT_ONCE];
+	size_t n = 0;
+
+	for (int i = 0; s && i < s->prog_cnt && n < LINKS_AT_ONCE; i++) {
+		struct bpf_prog_skeleton *p = (void *)((char *)s->progs + i * s->prog_skel_sz);
+
+		if (*p->link) {
+			links[n++] = *p->link;
+			*p->link = NULL;
+		}
+	}
+	for (size_t i = 0; i < n_extra && n < LINKS_AT_ONCE; i++) {
+		links[n++] = extra[i];
+		extra[i] = NULL;
+	}
+	links_destroy(links, n);
 }
 
 int report_bpf_error(const char *what, int err)

@@ -4,6 +4,7 @@
 #define EBPFTRACE_SETUP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct bpf_object;
 struct bpf_object_skeleton;
@@ -31,6 +32,19 @@ bool tracepoint_exists(const char *category, const char *name);
 int skel_try_load(struct bpf_object_skeleton *skel, bool attach, const char **step);
 /* The same with a one-line error; returns an exit code. On failure the caller destroys. */
 int skel_load_attach(struct bpf_object_skeleton *skel);
+
+/*
+ * Destroy BPF links concurrently, a thread each: closing a perf-event link (tracepoint, kprobe,
+ * uprobe) waits for the kernel's RCU grace periods, tens of milliseconds apiece, and waits that
+ * overlap share them. Sets the pointers to NULL.
+ */
+struct bpf_link;
+void links_destroy(struct bpf_link **links, size_t n);
+/*
+ * Detach the links of a skeleton (NULL: none) and extra links of the subcommand's own, all at
+ * once as links_destroy() does; the skeleton's destroy then has none left to close one by one.
+ */
+void skel_detach(struct bpf_object_skeleton *s, struct bpf_link **extra, size_t n_extra);
 
 /* A one-line explanation of a failed load or attach; returns the exit code to use. */
 int report_bpf_error(const char *what, int err);
