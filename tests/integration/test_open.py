@@ -29,9 +29,11 @@ def marker():
     return "ebt-" + uuid.uuid4().hex[:12]
 
 
-def opener(*args):
-    """Run the opener fixture; returns its pid and its output as {key: int}."""
-    p = subprocess.Popen([helper("opener")] + list(args), stdout=subprocess.PIPE)
+def opener(*args, uid=None):
+    """Run the opener fixture (as uid, if given); returns its pid and its output as
+    {key: int}."""
+    p = subprocess.Popen([helper("opener")] + list(args), stdout=subprocess.PIPE,
+                         preexec_fn=(lambda: os.setuid(uid)) if uid is not None else None)
     out, _ = p.communicate(timeout=10)
     assert p.returncode == 0, (args, p.returncode)
     return p.pid, {k: int(v) for k, v in (ln.split() for ln in out.decode().splitlines())}
@@ -250,6 +252,19 @@ def test_pid_filter_includes_and_excludes():
     _, evs = trace(["-p", str(pa.pid)], lambda: (pa.release(), pb.release()))
     assert [e["path"] for e in evs if e["path"] in ("/" + a, "/" + b)] == ["/" + a]
     assert evs and all(e["pid"] == pa.pid for e in evs)
+
+
+def test_uid_is_the_callers_and_filters():
+    path = "/nonexistent-" + marker()
+    nobody = 65534
+
+    def both():
+        return opener("missing", path, uid=nobody)[0], opener("missing", path)[0]
+    (other, root), evs = trace([], both)
+    assert [e["uid"] for e in of_pid(evs, other, path)] == [nobody]
+    assert [e["uid"] for e in of_pid(evs, root, path)] == [0]
+    (other, root), evs = trace(["-u", str(nobody)], both)
+    assert len(of_pid(evs, other, path)) == 1 and of_pid(evs, root, path) == []
 
 
 def test_name_filter_includes_and_excludes():
