@@ -217,6 +217,21 @@ def test_method_is_reported_and_forced():
     assert f"method: attaching with {usable_methods()[0]}\n" in p.stderr.decode()
 
 
+def test_sys_exit_needs_no_tracefs_the_tracepoints_mount_it():
+    """On a bare host (tracefs unmounted, in a namespace of the test's own) the BTF-typed
+    sys_exit program attaches without tracefs; the syscall tracepoints mount it privately."""
+    for method, mounts in (("tp_btf", False), ("tracepoint", True)):
+        if method not in usable_methods():
+            continue
+        script = ("umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; "
+                  f'exec "{lib.BINARY}" open -v --method {method} --duration 0.2')
+        p = subprocess.run(["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script],
+                           capture_output=True, timeout=30)
+        err = p.stderr.decode()
+        assert p.returncode == 0, err
+        assert ("mounted it at /sys/kernel/tracing" in err) == mounts, (method, err)
+
+
 def test_failed_only_with_x():
     with TmpDir() as d:
         path, missing = os.path.join(d, marker()), os.path.join(d, marker())
