@@ -133,16 +133,6 @@ static int handle_event(void *ctx, const void *data, size_t size)
 	return 0;
 }
 
-/* The syscall tracepoints of the family, in enum kill_source order. */
-static const char *const call_names[KILL_SRC_COUNT] = {
-	[KILL_SRC_KILL] = "kill",
-	[KILL_SRC_TKILL] = "tkill",
-	[KILL_SRC_TGKILL] = "tgkill",
-	[KILL_SRC_RT_SIGQUEUEINFO] = "rt_sigqueueinfo",
-	[KILL_SRC_RT_TGSIGQUEUEINFO] = "rt_tgsigqueueinfo",
-	[KILL_SRC_PIDFD_SEND_SIGNAL] = "pidfd_send_signal",
-};
-
 /* The calls' numbers on this architecture (some lack a call, or a libc its number). */
 static void set_syscall_numbers(struct kill_cfg *cfg)
 {
@@ -172,9 +162,9 @@ static int attach_other_tracepoints(void)
 	char name[64];
 
 	for (int i = KILL_SRC_TKILL; i < KILL_SRC_COUNT; i++) {
-		snprintf(name, sizeof(name), "sys_exit_%s", call_names[i]);
+		snprintf(name, sizeof(name), "sys_exit_%s", sources[i]); /* a call's name */
 		if (!tracepoint_exists("syscalls", name)) {
-			verbose("no syscalls:%s tracepoint: not tracing %s()", name, call_names[i]);
+			verbose("no syscalls:%s tracepoint: not tracing %s()", name, sources[i]);
 			continue;
 		}
 		run.links[i] = bpf_program__attach_tracepoint(run.skel->progs.kill_exit_tp,

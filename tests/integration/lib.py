@@ -177,3 +177,18 @@ def wait_for(cond, timeout=10.0, what="condition"):
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+_features = {}
+
+
+def usable_methods(methods, everywhere):
+    """Those of methods that `ebpftrace check` reports usable on this kernel, in order; the one
+    every kernel we support has must be among them."""
+    if not _features:
+        p = run(["check", "--json"])
+        assert p.returncode == 0, p.stderr
+        _features.update({o["name"]: o["ok"] for o in json_lines(p.stdout, "feature")})
+    usable = [m for m in methods if _features.get(m)]
+    assert everywhere in usable, f"{everywhere} must be usable everywhere: {_features}"
+    return usable

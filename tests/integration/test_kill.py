@@ -8,18 +8,12 @@ from lib import Tracer, assert_usage_error, helper, json_lines, run
 import lib
 
 METHODS = ("tp_btf", "tracepoint")
-_usable = []
 
 
 def usable_methods():
     """The methods kill has that `ebpftrace check` reports usable on this kernel."""
-    if not _usable:
-        p = run(["check", "--json"])
-        assert p.returncode == 0, p.stderr
-        ok = {o["name"]: o["ok"] for o in json_lines(p.stdout, "feature")}
-        _usable.extend(m for m in METHODS if ok.get(m))
-        assert "tracepoint" in _usable, f"the tracepoint must be usable everywhere: {ok}"
-    return _usable
+    return lib.usable_methods(METHODS, "tracepoint")
+
 
 SIGUSR1, SIGUSR2, SIGSEGV, SIGTERM = (int(s) for s in (signal.SIGUSR1, signal.SIGUSR2,
                                                        signal.SIGSEGV, signal.SIGTERM))

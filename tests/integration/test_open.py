@@ -11,18 +11,11 @@ from lib import Tracer, assert_usage_error, helper, json_lines, run
 import lib
 
 METHODS = ("tp_btf", "raw_tracepoint", "tracepoint")
-_usable = []
 
 
 def usable_methods():
     """The methods open has that `ebpftrace check` reports usable on this kernel."""
-    if not _usable:
-        p = run(["check", "--json"])
-        assert p.returncode == 0, p.stderr
-        ok = {o["name"]: o["ok"] for o in json_lines(p.stdout, "feature")}
-        _usable.extend(m for m in METHODS if ok.get(m))
-        assert "raw_tracepoint" in _usable, f"raw tracepoints must be usable everywhere: {ok}"
-    return _usable
+    return lib.usable_methods(METHODS, "raw_tracepoint")
 
 
 def marker():

@@ -25,18 +25,11 @@ VARIANTS = {
     "kprobe": {"kprobe_v4_connect", "kprobe_v6_connect", "kprobe_rcv_state", "kprobe_set_state"},
     "tracepoint": {"tp_set_state"},
 }
-_usable = []
 
 
 def usable_methods():
     """The methods tcpconnlat has that `ebpftrace check` reports usable on this kernel."""
-    if not _usable:
-        p = run(["check", "--json"])
-        assert p.returncode == 0, p.stderr
-        ok = {o["name"]: o["ok"] for o in json_lines(p.stdout, "feature")}
-        _usable.extend(m for m in METHODS if ok.get(m))
-        assert "tracepoint" in _usable, f"the tracepoint must be usable everywhere: {ok}"
-    return _usable
+    return lib.usable_methods(METHODS, "tracepoint")
 
 
 def family_of(host):
