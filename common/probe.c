@@ -295,15 +295,41 @@ void precheck_method(enum attach_method m, const char *target, struct probe_resu
 	}
 }
 
+/*
+ * Why no candidate worked: the last load's error where one got as far as loading, else the last
+ * precheck's reason. Returns the exit code.
+ */
+static int report_no_method(int forced, const struct attach_candidate *last, const char *step,
+			    int err, const struct probe_result *res)
+{
+	char what[192];
+
+	if (err && forced >= 0)
+		snprintf(what, sizeof(what), "--method %s is not usable on this kernel: %s",
+			 method_name(forced), step);
+	else if (err)
+		snprintf(what, sizeof(what),
+			 "no attach method works on this kernel (the last one tried, %s): %s",
+			 method_name(last->method), step);
+	if (err)
+		return report_bpf_error(what, err);
+	if (forced >= 0)
+		err_msg("--method %s is not usable on this kernel: %s", method_name(forced),
+			res->reason);
+	else
+		err_msg("no attach method works on this kernel (the last one tried: %s)",
+			res->reason);
+	return EXIT_UNSUPPORTED;
+}
+
 int load_with_method(const char *program, const struct attach_candidate *cands, size_t n,
 		     int forced, probe_fn precheck, method_load_fn load, void *ctx, int *chosen)
 {
 	const struct attach_candidate *last = NULL;
+	struct probe_result res = { .ok = false };
 	const char *step = NULL;
-	struct probe_result res;
 	int err = 0;
 
-	res.ok = false;
 	for (size_t i = 0; i < n; i++) {
 		const char *name = method_name(cands[i].method);
 
@@ -325,26 +351,7 @@ int load_with_method(const char *program, const struct attach_candidate *cands, 
 		verbose("%s: %s %s: %s failed: %s", program, name, cands[i].target, step,
 			strerror(-err));
 	}
-	if (err) { /* the last method tried got as far as loading */
-		char what[192];
-
-		if (forced >= 0)
-			snprintf(what, sizeof(what), "--method %s is not usable on this kernel: %s",
-				 method_name(forced), step);
-		else
-			snprintf(what, sizeof(what),
-				 "no attach method works on this kernel (the last one tried, %s): "
-				 "%s",
-				 method_name(last->method), step);
-		return report_bpf_error(what, err);
-	}
-	if (forced >= 0)
-		err_msg("--method %s is not usable on this kernel: %s", method_name(forced),
-			res.reason);
-	else
-		err_msg("no attach method works on this kernel (the last one tried: %s)",
-			res.reason);
-	return EXIT_UNSUPPORTED;
+	return report_no_method(forced, last, step, err, &res);
 }
 
 /* The method a program of the object is written for, from its section; -1 if none of ours. */

@@ -74,7 +74,7 @@ int ensure_tracefs(void)
 	    mount("tracefs", TRACEFS_DIR, "tracefs", 0, NULL)) {
 		int err = errno;
 
-		err_msg("tracefs is not mounted and mounting it at %s failed: %s", TRACEFS_DIR,
+		verbose("tracefs is not mounted and mounting it at %s failed: %s", TRACEFS_DIR,
 			strerror(err));
 		return -err;
 	}
@@ -161,7 +161,7 @@ int skel_try_load(struct bpf_object_skeleton *skel, bool attach, const char **st
 	struct bpf_object *obj = *skel->obj;
 	int err;
 
-	*step = "mounting tracefs";
+	*step = "mounting tracefs at " TRACEFS_DIR;
 	err = tracefs_for_tracepoints(obj);
 	if (err)
 		return err;

@@ -17,7 +17,7 @@ int setup_system(void);
 
 /*
  * Mount tracefs if it is not there yet, in a private mount namespace. Returns 0 or a negative
- * errno (after saying why). skel_try_load() calls it for objects with tracepoint programs.
+ * errno (-v says why). skel_try_load() calls it for objects with tracepoint programs.
  */
 int ensure_tracefs(void);
 /* Whether the tracepoint category/name exists (mounting tracefs if need be). */
