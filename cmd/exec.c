@@ -48,8 +48,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_MAX_ARGS:
 		exec_opts.cfg.max_args = opt_u64("--max-args", arg, 1, EXEC_MAX_ARGS);
 		break;
-	case ARGP_KEY_ARG:
-		usage_error("unexpected argument '%s'", arg);
 	default:
 		(void)state;
 		return ARGP_ERR_UNKNOWN;

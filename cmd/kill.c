@@ -67,8 +67,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_METHOD:
 		kill_method = opt_method(arg, candidates, ARRAY_SIZE(candidates));
 		break;
-	case ARGP_KEY_ARG:
-		usage_error("unexpected argument '%s'", arg);
 	default:
 		(void)state;
 		return ARGP_ERR_UNKNOWN;
@@ -211,7 +209,7 @@ static int check_kernel(void)
 
 int cmd_kill(int argc, char **argv)
 {
-	int ret, chosen;
+	int ret;
 
 	parse_args(&argp, argc, argv, NULL);
 	ret = setup_system();
@@ -223,7 +221,7 @@ int cmd_kill(int argc, char **argv)
 	kill_opts.eagain = EAGAIN;
 	set_syscall_numbers(&kill_opts);
 	ret = load_with_method("method", candidates, ARRAY_SIZE(candidates), kill_method,
-			       precheck_method, load_method, NULL, &chosen);
+			       precheck_method, load_method, NULL);
 	if (ret)
 		goto out;
 	out_init();

@@ -137,8 +137,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_METHOD:
 		open_opts.method = opt_method(arg, candidates, ARRAY_SIZE(candidates));
 		break;
-	case ARGP_KEY_ARG:
-		usage_error("unexpected argument '%s'", arg);
 	default:
 		(void)state;
 		return ARGP_ERR_UNKNOWN;
@@ -318,7 +316,7 @@ static int load_method(enum attach_method m, void *ctx, const char **step)
 int cmd_open(int argc, char **argv)
 {
 	struct open_bpf *skel = NULL;
-	int ret, chosen;
+	int ret;
 
 	parse_args(&argp, argc, argv, NULL);
 	ret = setup_system();
@@ -327,7 +325,7 @@ int cmd_open(int argc, char **argv)
 	open_opts.cfg.creat_flags = O_CREAT | O_WRONLY | O_TRUNC;
 	set_syscall_numbers(&open_opts.cfg);
 	ret = load_with_method("method", candidates, ARRAY_SIZE(candidates), open_opts.method,
-			       precheck_method, load_method, &skel, &chosen);
+			       precheck_method, load_method, &skel);
 	if (ret)
 		goto out;
 	choose_columns();

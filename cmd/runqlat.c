@@ -283,14 +283,14 @@ static int load_method(enum attach_method m, void *ctx, const char **step)
 int cmd_runqlat(int argc, char **argv)
 {
 	struct runqlat_bpf *skel = NULL;
-	int ret, chosen, fd;
+	int ret, fd;
 
 	parse_args(&argp, argc, argv, NULL);
 	ret = setup_system();
 	if (ret)
 		return ret;
 	ret = load_with_method("method", candidates, ARRAY_SIZE(candidates), rq.method,
-			       precheck_method, load_method, &skel, &chosen);
+			       precheck_method, load_method, &skel);
 	if (ret)
 		goto out;
 	out_init();

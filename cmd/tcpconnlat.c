@@ -325,14 +325,14 @@ static int load_method(enum attach_method m, void *ctx, const char **step)
 int cmd_tcpconnlat(int argc, char **argv)
 {
 	struct tcpconnlat_bpf *skel = NULL;
-	int ret, chosen;
+	int ret;
 
 	parse_args(&argp, argc, argv, NULL);
 	ret = setup_system();
 	if (ret)
 		return ret;
 	ret = load_with_method("method", candidates, ARRAY_SIZE(candidates), conn_opts.method,
-			       precheck_method, load_method, &skel, &chosen);
+			       precheck_method, load_method, &skel);
 	if (ret)
 		goto out;
 	out_init();

@@ -93,6 +93,8 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 	case OPT_RINGBUF:
 		set_ringbuf_size(arg);
 		break;
+	case ARGP_KEY_ARG: /* one the subcommand's own parser did not take */
+		usage_error("unexpected argument '%s'", arg);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}

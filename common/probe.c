@@ -323,7 +323,7 @@ static int report_no_method(int forced, const struct attach_candidate *last, con
 }
 
 int load_with_method(const char *program, const struct attach_candidate *cands, size_t n,
-		     int forced, probe_fn precheck, method_load_fn load, void *ctx, int *chosen)
+		     int forced, probe_fn precheck, method_load_fn load, void *ctx)
 {
 	const struct attach_candidate *last = NULL;
 	struct probe_result res = { .ok = false };
@@ -345,7 +345,6 @@ int load_with_method(const char *program, const struct attach_candidate *cands, 
 		err = load(cands[i].method, ctx, &step);
 		if (!err) {
 			verbose("%s: attaching with %s", program, name);
-			*chosen = i;
 			return EXIT_OK;
 		}
 		verbose("%s: %s %s: %s failed: %s", program, name, cands[i].target, step,

@@ -60,10 +60,10 @@ typedef int (*method_load_fn)(enum attach_method m, void *ctx, const char **step
  * forced >= 0 only candidates of that method are tried. A kernel may list a function in its BTF
  * and still refuse fentry programs (EPERM), as our own dev host does: the next candidate is
  * tried then. Under -v every step is reported. Returns an exit code after saying why nothing
- * worked, or EXIT_OK with *chosen set to the candidate's index.
+ * worked, or EXIT_OK.
  */
 int load_with_method(const char *program, const struct attach_candidate *cands, size_t n,
-		     int forced, probe_fn precheck, method_load_fn load, void *ctx, int *chosen);
+		     int forced, probe_fn precheck, method_load_fn load, void *ctx);
 
 /*
  * One BPF object can carry a variant of its programs per candidate method: after open, turn off

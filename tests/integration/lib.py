@@ -192,3 +192,13 @@ def usable_methods(methods, everywhere):
     usable = [m for m in methods if _features.get(m)]
     assert everywhere in usable, f"{everywhere} must be usable everywhere: {_features}"
     return usable
+
+
+def trace_events(sub, args, action):
+    """The events of `ebpftrace SUB --json ARGS` while action() runs, after a clean exit;
+    returns (what action() returned, the events)."""
+    t = Tracer([sub, "--json"] + args)
+    res = action()
+    rc, out, err = t.stop()
+    assert rc == 0, err
+    return res, json_lines(out, sub)

@@ -32,12 +32,7 @@ def value(res, key):
 
 
 def trace(args, action):
-    """Events of `ebpftrace kill --json args` while action() runs; returns (action's, events)."""
-    t = Tracer(["kill", "--json"] + args)
-    res = action()
-    rc, out, err = t.stop()
-    assert rc == 0, err
-    return res, json_lines(out, "kill")
+    return lib.trace_events("kill", args, action)
 
 
 SIGCHLD = int(signal.SIGCHLD)

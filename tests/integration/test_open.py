@@ -48,12 +48,7 @@ def waiting_opener(*args):
 
 
 def trace(args, action):
-    """Events of `ebpftrace open --json args` while action() runs; returns (action's, events)."""
-    t = Tracer(["open", "--json"] + args)
-    res = action()
-    rc, out, err = t.stop()
-    assert rc == 0, err
-    return res, json_lines(out, "open")
+    return lib.trace_events("open", args, action)
 
 
 def trace_table(args, action):
