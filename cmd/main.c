@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <bpf/libbpf.h>
+#include "check.h"
 #include "cmds.h"
 #include "dispatch.h"
 #include "opts.h"
@@ -12,14 +13,17 @@
 #include "util.h"
 
 static const struct subcommand subcommands[] = {
-	{ "exec", "every exec() with pid, ppid, uid, comm, full argv and result", cmd_exec },
+	{ "exec", "every exec() with pid, ppid, uid, comm, full argv and result", cmd_exec, NULL },
 	{ "runqlat", "run-queue latency histograms: how long runnable tasks wait for a CPU",
-	  cmd_runqlat },
-	{ "kill", "signals generated or sent by kill() calls, with sender and target", cmd_kill },
-	{ "open", "every open/openat/openat2/creat with flags, mode, path and result", cmd_open },
-	{ "tcpconnlat", "TCP connect latency per connection, or as a histogram", cmd_tcpconnlat },
+	  cmd_runqlat, NULL },
+	{ "kill", "signals generated or sent by kill() calls, with sender and target", cmd_kill,
+	  NULL },
+	{ "open", "every open/openat/openat2/creat with flags, mode, path and result", cmd_open,
+	  NULL },
+	{ "tcpconnlat", "TCP connect latency per connection, or as a histogram", cmd_tcpconnlat,
+	  NULL },
 	{ "memleak", "outstanding allocations by symbolized stack, of a process or the kernel",
-	  cmd_memleak },
+	  cmd_memleak, NULL },
 };
 
 static const char *const builtins[] = { "help", "check", "version" };
@@ -28,7 +32,8 @@ static void print_usage(FILE *f)
 {
 	fprintf(f, "Usage: ebpftrace <subcommand> [options]\n"
 		   "       ebpftrace help <subcommand>   the options of a subcommand\n"
-		   "       ebpftrace check [--json]      what this kernel supports\n"
+		   "       ebpftrace check [--json] [SUBCOMMAND...]\n"
+		   "                                     which subcommands run here, and how\n"
 		   "       ebpftrace --version\n\n"
 		   "Subcommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
@@ -86,15 +91,24 @@ static int help(int argc, char **argv)
 	return run_subcommand(sub, 2, help_argv);
 }
 
+/* check [--json] [SUBCOMMAND...]: --json may come anywhere; the rest are names. */
 static int check(int argc, char **argv)
 {
-	bool json = argc > 1 && !strcmp(argv[1], "--json");
+	char *names[argc];
+	int n = 0;
 
 	set_prog_name("check");
-	if (argc > 2 || (argc == 2 && !json))
-		usage_error("usage: ebpftrace check [--json]");
-	common_opts.json = json;
-	return probe_report(json);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			common_opts.json = true;
+		else if (argv[i][0] == '-')
+			usage_error("unknown option '%s'; usage: ebpftrace check [--json] "
+				    "[SUBCOMMAND...]",
+				    argv[i]);
+		else
+			names[n++] = argv[i];
+	}
+	return check_run(subcommands, ARRAY_SIZE(subcommands), n, names);
 }
 
 int main(int argc, char **argv)

@@ -9,6 +9,11 @@ struct subcommand {
 	const char *name;
 	const char *summary;
 	int (*run)(int argc, char **argv); /* argv[0] is "ebpftrace <name>" */
+	/*
+	 * The arguments `ebpftrace check` runs it with, for a subcommand that needs some (NULL:
+	 * none). The check runs in a network namespace of its own (common/check.h).
+	 */
+	const char *const *check_args;
 };
 
 const struct subcommand *subcommand_find(const struct subcommand *table, size_t n,

@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "events.h"
+#include "check.h"
 #include "opts.h"
 #include "output.h"
 #include "util.h"
@@ -34,6 +35,7 @@ static void on_signal(int sig)
 
 void run_start(void)
 {
+	check_ready();
 	/* No SA_RESTART: a signal must cut the poll short. */
 	struct sigaction sa = { .sa_handler = on_signal };
 

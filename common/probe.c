@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "check.h"
 #include "output.h"
 #include "probe.h"
 #include "setup.h"
@@ -338,6 +339,7 @@ int load_with_method(const char *program, const struct attach_candidate *cands, 
 		precheck(cands[i].method, cands[i].target, &res);
 		if (!res.ok) {
 			verbose("%s: %s %s: %s", program, name, cands[i].target, res.reason);
+			check_note_method(program, name, cands[i].target, false, res.reason);
 			err = 0;
 			continue;
 		}
@@ -345,10 +347,13 @@ int load_with_method(const char *program, const struct attach_candidate *cands, 
 		err = load(cands[i].method, ctx, &step);
 		if (!err) {
 			verbose("%s: attaching with %s", program, name);
+			check_note_method(program, name, cands[i].target, true, "");
 			return EXIT_OK;
 		}
 		verbose("%s: %s %s: %s failed: %s", program, name, cands[i].target, step,
 			strerror(-err));
+		snprintf(res.reason, sizeof(res.reason), "%s failed: %s", step, strerror(-err));
+		check_note_method(program, name, cands[i].target, false, res.reason);
 	}
 	return report_no_method(forced, last, step, err, &res);
 }

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "check.h"
 #include "opts.h"
 #include "setup.h"
 #include "util.h"
@@ -156,6 +157,19 @@ static int tracefs_for_tracepoints(struct bpf_object *obj)
 	return 0;
 }
 
+/* For `ebpftrace check`: what was loaded, and where each program attaches. */
+static void note_programs(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj)
+	{
+		if (bpf_program__autoload(prog))
+			check_note_program(bpf_program__name(prog),
+					   bpf_program__section_name(prog));
+	}
+}
+
 int skel_try_load(struct bpf_object_skeleton *skel, bool attach, const char **step)
 {
 	struct bpf_object *obj = *skel->obj;
@@ -173,6 +187,7 @@ int skel_try_load(struct bpf_object_skeleton *skel, bool attach, const char **st
 	err = bpf_object__load_skeleton(skel);
 	if (err)
 		return err;
+	note_programs(obj);
 	*step = "setting the cgroup filter";
 	err = setup_after_load(obj);
 	if (err)

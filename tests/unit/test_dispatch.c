@@ -11,9 +11,9 @@ static int run_a(int argc, char **argv)
 }
 
 static const struct subcommand table[] = {
-	{ "exec", "x", run_a },
-	{ "tcpconnlat", "y", run_a },
-	{ "lsm-block", "z", run_a },
+	{ "exec", "x", run_a, NULL },
+	{ "tcpconnlat", "y", run_a, NULL },
+	{ "lsm-block", "z", run_a, NULL },
 };
 
 static const char *const names[] = { "exec", "open", "kill", "tcpconnlat", "runqlat", "help" };
