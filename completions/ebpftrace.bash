@@ -11,6 +11,12 @@ _ebpftrace_options()
 		sed -nE 's/^ +-([a-zA-Z0-9]), (--[a-z0-9-]+).*/-\1\n\2/p; s/^ +(--[a-z0-9-]+).*/\1/p'
 }
 
+# The methods a subcommand takes, from its own error message for one it does not.
+_ebpftrace_methods()
+{
+	"$1" "$2" --method '?' 2>&1 | sed -nE 's/.*expected one of //p' | tr -d ','
+}
+
 # memleak's own: -c runs a command (not --cgroup), -O names a library file.
 _ebpftrace_memleak_values()
 {
@@ -59,7 +65,7 @@ _ebpftrace_name_lists()
 # Values of options that take a fixed set of words or a kind of path.
 _ebpftrace_values()
 {
-	local sub=$1 opt=$2 cur=$3
+	local cmd=$1 sub=$2 opt=$3 cur=$4
 	# runqlat's -P and -L are flags (per process, per thread), not --ppid or --lport.
 	[ "$sub" = runqlat ] && [[ $opt == -P || $opt == -L ]] && return 1
 	[ "$sub" = memleak ] && _ebpftrace_memleak_values "$opt" "$cur" && return 0
@@ -88,12 +94,7 @@ _ebpftrace_values()
 		return 0
 		;;
 	--method)
-		case "$sub" in
-		runqlat) COMPREPLY=($(compgen -W "tp_btf raw_tracepoint" -- "$cur")) ;;
-		open) COMPREPLY=($(compgen -W "tp_btf raw_tracepoint tracepoint" -- "$cur")) ;;
-		kill) COMPREPLY=($(compgen -W "tp_btf tracepoint" -- "$cur")) ;;
-		*) COMPREPLY=($(compgen -W "fentry kprobe tracepoint" -- "$cur")) ;;
-		esac
+		COMPREPLY=($(compgen -W "$(_ebpftrace_methods "$cmd" "$sub")" -- "$cur"))
 		return 0
 		;;
 	-L | --lport | --dport)
@@ -119,11 +120,11 @@ _ebpftrace()
 		return
 		;;
 	check)
-		COMPREPLY=($(compgen -W "--json" -- "$cur"))
+		COMPREPLY=($(compgen -W "--json $_ebpftrace_subcommands" -- "$cur"))
 		return
 		;;
 	esac
-	_ebpftrace_values "$sub" "$prev" "$cur" && return
+	_ebpftrace_values "$cmd" "$sub" "$prev" "$cur" && return
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(_ebpftrace_options "$cmd" "$sub")" -- "$cur"))
 	fi

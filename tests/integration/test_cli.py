@@ -1,4 +1,5 @@
 """The command line as a whole: the subcommand list, man pages and bash completion agree."""
+import glob
 import os
 import re
 import subprocess
@@ -49,3 +50,74 @@ def test_completion_offers_every_long_option_of_each_subcommand():
 
 def test_completion_of_help_argument():
     assert complete([BINARY, "help", "ex"]) == {"exec"}
+
+
+def help_options(sub):
+    """(own, common) options of a subcommand, as its --help lists them: long and short."""
+    text = run([sub, "--help"]).stdout.decode()
+    own_text, _, rest = text.partition("\n Common options:\n")
+    common_text = rest.split("\n\n", 1)[0]
+
+    def options(part):
+        found = set()
+        for m in re.finditer(r"^\s+(?:(-\w), )?(--[a-z0-9-]+)", part, re.M):
+            found |= {o for o in m.groups() if o}
+        return found - {"--help", "-?", "--usage"}
+    return options(own_text), options(common_text)
+
+
+def man_text(name):
+    with open(os.path.join(ROOT, "man", f"{name}.8")) as f:
+        return f.read()
+
+
+def documented(option, page):
+    """The option as a man page writes it: \\-\\-name or \\-x, not followed by more name."""
+    escaped = re.escape(option.replace("-", "\\-"))
+    return re.search(escaped + r"(?![a-zA-Z0-9]|\\-[a-z])", page) is not None
+
+
+def test_every_option_is_in_its_man_page():
+    main_page = man_text("ebpftrace")
+    for sub in subcommands():
+        own, common = help_options(sub)
+        page = man_text(f"ebpftrace-{sub}")
+        assert own, sub
+        missing = [o for o in sorted(own) if not documented(o, page)]
+        assert not missing, f"man/ebpftrace-{sub}.8 does not document {missing}"
+        missing = [o for o in sorted(common) if not documented(o, main_page)]
+        assert not missing, f"man/ebpftrace.8 does not document the common options {missing}"
+
+
+def test_man_pages_are_lint_clean():
+    pages = sorted(glob.glob(os.path.join(ROOT, "man", "*.8")))
+    assert len(pages) == len(subcommands()) + 1, pages
+    for page in pages:
+        lint = subprocess.run(["mandoc", "-Tlint", "-W", "warning", page], capture_output=True)
+        assert lint.returncode == 0 and not lint.stdout + lint.stderr, (page, lint.stdout)
+        groff = subprocess.run(["groff", "-ww", "-z", "-man", page], capture_output=True)
+        assert groff.returncode == 0 and not groff.stderr, (page, groff.stderr)
+
+
+def methods_of(sub):
+    """The --method values a subcommand takes, from its own usage error ([] if it has none)."""
+    p = run([sub, "--method", "no-such-method"])
+    m = re.search(rb"expected one of (.*)\n", p.stderr)
+    return m.group(1).decode().split(", ") if m else []
+
+
+def test_completion_of_values_follows_the_binary():
+    assert complete([BINARY, "e"]) == {"exec"}
+    assert complete([BINARY, "kill", "--signal", "TE"]) == {"TERM"}
+    assert complete([BINARY, "kill", "-s", "HUP,US"]) == {"HUP,USR1", "HUP,USR2"}
+    assert complete([BINARY, "check", "tcp"]) == {"tcpconnlat"}
+    assert "--json" in complete([BINARY, "check", "--"])
+    assert str(os.getpid()) in complete([BINARY, "open", "--pid", str(os.getpid())[:2]])
+    assert complete([BINARY, "open", "--cgroup", "/sys/fs/cgro"]) == {"/sys/fs/cgroup"}
+    with_methods = 0
+    for sub in subcommands():
+        methods = methods_of(sub)
+        if methods:
+            with_methods += 1
+            assert complete([BINARY, sub, "--method", ""]) == set(methods), sub
+    assert with_methods >= 4, "no subcommand reports its --method values"
