@@ -20,6 +20,8 @@ static const struct subcommand subcommands[] = {
 	{ "tcpconnlat", "TCP connect latency per connection, or as a histogram", cmd_tcpconnlat },
 	{ "memleak", "outstanding allocations by symbolized stack, of a process or the kernel",
 	  cmd_memleak },
+	{ "lsm-block", "deny connects, execs and opens with BPF LSM; report every denial",
+	  cmd_lsm_block },
 };
 
 static const char *const builtins[] = { "help", "check", "version" };
