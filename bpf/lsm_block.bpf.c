@@ -319,3 +319,21 @@ int BPF_PROG(lsm_file_open, struct file *file, int ret)
 		return 0;
 	return decide_file(rule, &id, &file->f_path, LSM_HOOK_FILE_OPEN);
 }
+
+/* truncate(2) by name changes the file without opening it: a write as far as rules go. */
+SEC("lsm/path_truncate")
+int BPF_PROG(lsm_path_truncate, const struct path *path, int ret)
+{
+	struct lsm_file_rules *r;
+	struct lsm_file_id id;
+	__u32 rule;
+
+	if (ret || !in_scope())
+		return ret;
+	id = file_id_of(BPF_CORE_READ(path, dentry, d_inode));
+	r = bpf_map_lookup_elem(&file_rules, &id);
+	rule = !r ? 0 : r->open ? r->open : r->open_write;
+	if (!rule)
+		return 0;
+	return decide_file(rule, &id, path, LSM_HOOK_PATH_TRUNCATE);
+}

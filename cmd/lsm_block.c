@@ -231,18 +231,19 @@ static const char *const hook_names[LSM_HOOK_COUNT] = {
 	[LSM_HOOK_CONNECT] = "socket_connect",	       [LSM_HOOK_SENDMSG] = "socket_sendmsg",
 	[LSM_HOOK_BPRM_CHECK] = "bprm_check_security", [LSM_HOOK_MMAP_FILE] = "mmap_file",
 	[LSM_HOOK_FILE_MPROTECT] = "file_mprotect",    [LSM_HOOK_FILE_OPEN] = "file_open",
+	[LSM_HOOK_PATH_TRUNCATE] = "path_truncate",
 };
 
 static void print_net_target(const struct lsm_block_event *e)
 {
-	char addr[NET_PREFIX_STR_SIZE + 8], proto[8];
+	char addr[NET_PREFIX_STR_SIZE + 8], buf[8];
+	const char *proto = net_proto_name(e->proto, buf);
 	bool v4 = net_addr_is_ipv4(e->addr);
 	static struct strbuf sb;
 
 	/* An IPv4 address on an AF_INET6 socket is shown the way the caller wrote it. */
 	snprintf(addr, sizeof(addr), "%s", v4 && e->family == AF_INET6 ? "::ffff:" : "");
 	net_addr_format(e->addr, addr + strlen(addr), NET_PREFIX_STR_SIZE);
-	net_proto_name(e->proto, proto);
 	sb.len = 0;
 	sb_printf(&sb, "%s %s%s%s:%u", proto, v4 && e->family != AF_INET6 ? "" : "[", addr,
 		  v4 && e->family != AF_INET6 ? "" : "]", e->port);
