@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <bpf/bpf.h>
@@ -34,17 +33,16 @@ static const char *const rule_words[] = {
 struct rule {
 	enum rule_kind kind;
 	bool write_only;
-	char *text;   /* "deny-open /etc/shadow" */
-	char *source; /* "FILE:LINE", or "command line" */
+	char *arg; /* the address or path as given */
 	struct lsm_net_rule net;
 	struct stat st; /* the file's, at parse time */
-	char *path;
 };
 
 enum { OPT_CONNECT = OPT_SUB, OPT_EXEC, OPT_OPEN, OPT_WRITE_ONLY, OPT_AUDIT };
 
 static struct {
 	struct rule rules[LSM_MAX_RULES];
+	struct rule_origin origins[LSM_MAX_RULES]; /* "deny-open /etc/shadow", "FILE:LINE" */
 	unsigned int n, n_net;
 	bool audit;
 } policy;
@@ -61,37 +59,28 @@ static const struct argp_option options[] = {
 	{},
 };
 
-static bool fail(char *err, size_t size, const char *what, const char *arg)
-{
-	snprintf(err, size, "%s '%s'", what, arg);
-	return false;
-}
-
 static bool parse_connect(struct rule *r, const char *arg, char *err, size_t size)
 {
 	char why[NETRULE_ERR_SIZE];
 
 	if (policy.n_net >= LSM_MAX_NET_RULES)
-		return fail(err, size, "too many --deny-connect rules, at", arg);
-	if (!net_parse_endpoint(arg, &r->net.prefix, &r->net.ports, why, sizeof(why))) {
-		snprintf(err, size, "invalid deny-connect: %s", why);
-		return false;
-	}
-	policy.n_net++;
-	return true;
+		snprintf(why, sizeof(why), "more than %d rules", LSM_MAX_NET_RULES);
+	else if (net_parse_endpoint(arg, &r->net.prefix, &r->net.ports, why, sizeof(why)))
+		return ++policy.n_net;
+	snprintf(err, size, "invalid deny-connect: %s", why);
+	return false;
 }
 
 static bool parse_file(struct rule *r, const char *arg, char *err, size_t size)
 {
-	if (!*arg)
-		return fail(err, size, "a path is missing after", rule_words[r->kind]);
-	if (stat(arg, &r->st)) {
+	if (*arg && !stat(arg, &r->st))
+		return true;
+	if (*arg)
 		snprintf(err, size, "invalid %s '%s': %s", rule_words[r->kind], arg,
 			 strerror(errno));
-		return false;
-	}
-	r->path = strdup(arg);
-	return true;
+	else
+		snprintf(err, size, "a path is missing after '%s'", rule_words[r->kind]);
+	return false;
 }
 
 /* One rule of kind on arg; false with err set when it is wrong. */
@@ -99,20 +88,19 @@ static bool rule_add(enum rule_kind kind, const char *arg, bool write_only, cons
 		     char *err, size_t size)
 {
 	struct rule *r = &policy.rules[policy.n];
-	char text[PATH_MAX + 64];
 	bool ok;
 
-	if (policy.n >= LSM_MAX_RULES)
-		return fail(err, size, "too many rules, at", arg);
+	if (policy.n >= LSM_MAX_RULES) {
+		snprintf(err, size, "too many rules (at most %d)", LSM_MAX_RULES);
+		return false;
+	}
 	*r = (struct rule){ .kind = kind, .write_only = write_only };
 	ok = kind == RULE_CONNECT ? parse_connect(r, arg, err, size)
 				  : parse_file(r, arg, err, size);
 	if (!ok)
 		return false;
-	snprintf(text, sizeof(text), "%s%s %s", rule_words[kind], write_only ? " write-only" : "",
-		 arg);
-	r->text = strdup(text);
-	r->source = strdup(source);
+	r->arg = strdup(arg);
+	policy.origins[policy.n].source = strdup(source);
 	r->net.rule = ++policy.n;
 	return true;
 }
@@ -150,14 +138,23 @@ static void cli_rule(enum rule_kind kind, const char *arg)
 static void write_only_last(void)
 {
 	struct rule *r = policy.n ? &policy.rules[policy.n - 1] : NULL;
-	char text[PATH_MAX + 64];
 
-	if (!r || r->kind != RULE_OPEN || r->write_only || strcmp(r->source, "command line"))
+	if (!r || r->kind != RULE_OPEN || r->write_only ||
+	    strcmp(policy.origins[policy.n - 1].source, "command line"))
 		usage_error("--write-only must follow a --deny-open PATH");
 	r->write_only = true;
-	snprintf(text, sizeof(text), "deny-open write-only %s", r->path);
-	free(r->text);
-	r->text = strdup(text);
+}
+
+/* Each rule's text for reports, as a policy file would say it. */
+static void name_rules(void)
+{
+	for (unsigned int i = 0; i < policy.n; i++) {
+		const struct rule *r = &policy.rules[i];
+
+		if (asprintf(&policy.origins[i].text, "%s%s %s", rule_words[r->kind],
+			     r->write_only ? " write-only" : "", r->arg) < 0)
+			policy.origins[i].text = r->arg;
+	}
 }
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
@@ -185,6 +182,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (!policy.n)
 			usage_error(
 				"no rules: give --deny-connect, --deny-exec, --deny-open or -f");
+		name_rules();
 		break;
 	default:
 		(void)state;
@@ -236,20 +234,16 @@ static const char *const hook_names[LSM_HOOK_COUNT] = {
 
 static void print_net_target(const struct lsm_block_event *e)
 {
-	char addr[NET_PREFIX_STR_SIZE + 8], buf[8];
+	char addr[NET_ENDPOINT_STR_SIZE], target[NET_ENDPOINT_STR_SIZE + 8], buf[8];
 	const char *proto = net_proto_name(e->proto, buf);
-	bool v4 = net_addr_is_ipv4(e->addr);
-	static struct strbuf sb;
 
-	/* An IPv4 address on an AF_INET6 socket is shown the way the caller wrote it. */
-	snprintf(addr, sizeof(addr), "%s", v4 && e->family == AF_INET6 ? "::ffff:" : "");
-	net_addr_format(e->addr, addr + strlen(addr), NET_PREFIX_STR_SIZE);
-	sb.len = 0;
-	sb_printf(&sb, "%s %s%s%s:%u", proto, v4 && e->family != AF_INET6 ? "" : "[", addr,
-		  v4 && e->family != AF_INET6 ? "" : "]", e->port);
-	out_str(&fields[F_TARGET], sb.buf, sb.len);
+	net_endpoint_format(e->addr, e->family, e->port, addr, sizeof(addr));
+	snprintf(target, sizeof(target), "%s %s", proto, addr);
+	out_str(&fields[F_TARGET], target, SIZE_MAX);
 	if (!out_json())
 		return;
+	/* An IPv4 address on an AF_INET6 socket is shown the way the caller wrote it. */
+	net_addr_format_family(e->addr, e->family, addr, sizeof(addr));
 	out_str(&target_fields[F_PROTO], proto, SIZE_MAX);
 	out_str(&target_fields[F_ADDR], addr, SIZE_MAX);
 	out_u64(&target_fields[F_PORT], e->port);
@@ -276,14 +270,14 @@ static void print_file_target(const struct lsm_block_event *e)
 static int handle_event(void *ctx, const void *data, size_t size)
 {
 	const struct lsm_block_event *e = data;
-	const struct rule *r;
+	const struct rule_origin *o;
 
 	(void)ctx;
 	if (size < offsetof(struct lsm_block_event, path) || e->hook >= LSM_HOOK_COUNT ||
 	    !e->rule || e->rule > policy.n ||
 	    size < offsetof(struct lsm_block_event, path) + e->path_len)
 		return 0;
-	r = &policy.rules[e->rule - 1];
+	o = &policy.origins[e->rule - 1];
 	out_row_begin("lsm_block", e->ts_ns);
 	out_u64(&fields[F_PID], e->pid);
 	out_u64(&fields[F_PPID], e->ppid);
@@ -291,12 +285,12 @@ static int handle_event(void *ctx, const void *data, size_t size)
 	out_str(&fields[F_COMM], e->comm, sizeof(e->comm));
 	out_str(&fields[F_ACTION], e->denied ? "deny" : "audit", SIZE_MAX);
 	out_str(&fields[F_HOOK], hook_names[e->hook], SIZE_MAX);
-	if (r->kind == RULE_CONNECT)
+	if (policy.rules[e->rule - 1].kind == RULE_CONNECT)
 		print_net_target(e);
 	else
 		print_file_target(e);
-	out_str(&fields[F_RULE], r->text, SIZE_MAX);
-	out_str(&fields[F_SOURCE], r->source, SIZE_MAX);
+	out_str(&fields[F_RULE], o->text, SIZE_MAX);
+	out_str(&fields[F_SOURCE], o->source, SIZE_MAX);
 	out_u64(&fields[F_RULE_ID], e->rule);
 	out_row_end();
 	return 0;
@@ -305,26 +299,11 @@ static int handle_event(void *ctx, const void *data, size_t size)
 /* The per-rule match counts, after the events. */
 static void print_matches(int hits_fd)
 {
-	static const struct out_field sum[] = {
-		{ "matches", "MATCHES", 7 },
-		{ "rule", "RULE", -40 },
-		{ "source", "SOURCE", 0 },
-	};
+	uint64_t hits[LSM_MAX_RULES] = {};
 
-	if (!out_json())
-		out_printf("\n");
-	out_header(sum, ARRAY_SIZE(sum));
-	for (uint32_t i = 1; i <= policy.n; i++) {
-		uint64_t hits = 0;
-
-		bpf_map_lookup_elem(hits_fd, &i, &hits);
-		out_row_begin("rule", 0);
-		out_u64(&sum[0], hits);
-		out_str(&sum[1], policy.rules[i - 1].text, SIZE_MAX);
-		out_str(&sum[2], policy.rules[i - 1].source, SIZE_MAX);
-		out_row_end();
-	}
-	out_flush();
+	for (uint32_t i = 1; i <= policy.n; i++)
+		bpf_map_lookup_elem(hits_fd, &i, &hits[i - 1]);
+	rule_matches_print(policy.origins, hits, policy.n);
 }
 
 static int add_file_id(int fd, const struct rule *r, const struct lsm_file_id *id)
@@ -356,7 +335,7 @@ static int learn_file(struct lsm_block_bpf *skel, const struct rule *r)
 		return err;
 	if (bpf_map_update_elem(learn_fd, &zero, &l, BPF_ANY))
 		return -errno;
-	fd = open(r->path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	fd = open(r->arg, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd >= 0)
 		close(fd);
 	if (bpf_map_lookup_elem(learn_fd, &zero, &l))
@@ -379,7 +358,7 @@ static int install_rules(struct lsm_block_bpf *skel, const char **step)
 	for (unsigned int i = 0; i < policy.n && !err; i++) {
 		const struct rule *r = &policy.rules[i];
 
-		*step = r->text;
+		*step = policy.origins[i].text;
 		if (r->kind == RULE_CONNECT)
 			net.r[n_net++] = r->net;
 		else
@@ -397,18 +376,6 @@ static void detach_policy(void *skel)
 	skel_detach(((struct lsm_block_bpf *)skel)->skeleton, NULL, 0);
 }
 
-/* Before anything loads: the trial `ebpftrace check` makes, for its one-line reason. */
-static int lsm_usable(void)
-{
-	struct probe_result res;
-
-	probe_kernel(METHOD_LSM, "file_open", &res);
-	if (res.ok)
-		return EXIT_OK;
-	err_msg("BPF LSM is not usable on this kernel: %s", res.reason);
-	return EXIT_UNSUPPORTED;
-}
-
 int cmd_lsm_block(int argc, char **argv)
 {
 	struct lsm_block_bpf *skel;
@@ -419,7 +386,7 @@ int cmd_lsm_block(int argc, char **argv)
 	parse_args(&argp, argc, argv, NULL);
 	ret = setup_system();
 	if (!ret)
-		ret = lsm_usable();
+		ret = probe_required(METHOD_LSM, "file_open", "BPF LSM");
 	if (ret)
 		return ret;
 	skel = lsm_block_bpf__open();

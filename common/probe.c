@@ -247,6 +247,17 @@ void probe_kernel(enum attach_method m, const char *target, struct probe_result 
 	}
 }
 
+int probe_required(enum attach_method m, const char *target, const char *what)
+{
+	struct probe_result res;
+
+	probe_kernel(m, target, &res);
+	if (res.ok)
+		return EXIT_OK;
+	err_msg("%s is not usable on this kernel: %s", what, res.reason);
+	return EXIT_UNSUPPORTED;
+}
+
 static bool candidate_method(const struct attach_candidate *cands, size_t n, int m)
 {
 	for (size_t i = 0; i < n; i++)

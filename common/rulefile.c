@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "output.h"
 #include "rulefile.h"
 #include "util.h"
 
@@ -68,4 +69,25 @@ char *rule_word(char **line)
 	if (*end)
 		*end = '\0';
 	return word;
+}
+
+void rule_matches_print(const struct rule_origin *rules, const uint64_t *matches, size_t n)
+{
+	static const struct out_field fields[] = {
+		{ "matches", "MATCHES", 7 },
+		{ "rule", "RULE", -40 },
+		{ "source", "SOURCE", 0 },
+	};
+
+	if (!out_json())
+		out_printf("\n");
+	out_header(fields, ARRAY_SIZE(fields));
+	for (size_t i = 0; i < n; i++) {
+		out_row_begin("rule", 0);
+		out_u64(&fields[0], matches[i]);
+		out_str(&fields[1], rules[i].text, SIZE_MAX);
+		out_str(&fields[2], rules[i].source, SIZE_MAX);
+		out_row_end();
+	}
+	out_flush();
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define RULEFILE_ERR_SIZE 256
 
@@ -29,5 +30,17 @@ void rulefile_read(const char *path, rule_line_fn fn, void *ctx);
  * its leading blanks. Returns the word ("" when the line is empty).
  */
 char *rule_word(char **line);
+
+/* A rule as reports name it: its text, and where it came from ("FILE:LINE", "command line"). */
+struct rule_origin {
+	char *text;
+	char *source;
+};
+
+/*
+ * The end-of-run report of how often each rule matched: a MATCHES RULE SOURCE table, or one
+ * {"type":"rule","matches":N,"rule":...,"source":...} per rule with --json.
+ */
+void rule_matches_print(const struct rule_origin *rules, const uint64_t *matches, size_t n);
 
 #endif

@@ -6,6 +6,7 @@
  *	lsmprobe connect|udp-connect|sendto|fastopen|uring-connect ADDR PORT
  *	lsmprobe udp-send-connected ADDR PORT      connect first, wait for a line on stdin, send
  *	lsmprobe open PATH r|w|rt                  read, write, or read-only with O_TRUNC
+ *	lsmprobe uring-open PATH                   IORING_OP_OPENAT, read-only
  *	lsmprobe mmap-exec|mprotect-exec PATH      map the file executable, at once or later
  *	lsmprobe execveat PATH [ARG...]            execveat(fd, "", AT_EMPTY_PATH) on an O_PATH fd
  *	lsmprobe loop-connect ADDR PORT N          N connect() calls of a UDP socket
@@ -51,7 +52,8 @@ static int result(int ok)
 	return 0;
 }
 
-static int uring_connect(int fd, struct sockaddr_storage *ss, socklen_t len)
+/* One request through io_uring: a connect (path NULL) or an openat; prints its errno. */
+static int uring_one(int fd, struct sockaddr_storage *ss, socklen_t len, const char *path)
 {
 	struct io_uring ring;
 	struct io_uring_sqe *sqe;
@@ -63,14 +65,17 @@ static int uring_connect(int fd, struct sockaddr_storage *ss, socklen_t len)
 		return 0;
 	}
 	sqe = io_uring_get_sqe(&ring);
-	io_uring_prep_connect(sqe, fd, (struct sockaddr *)ss, len);
+	if (path)
+		io_uring_prep_openat(sqe, AT_FDCWD, path, O_RDONLY, 0);
+	else
+		io_uring_prep_connect(sqe, fd, (struct sockaddr *)ss, len);
 	io_uring_submit(&ring);
 	err = io_uring_wait_cqe(&ring, &cqe);
 	if (!err)
 		err = cqe->res;
 	io_uring_queue_exit(&ring);
-	errno = -err;
-	return result(err == 0);
+	errno = err < 0 ? -err : 0;
+	return result(err >= 0);
 }
 
 static double now_ns(void)
@@ -102,7 +107,7 @@ static int net(const char *cmd, const char *addr, const char *port, long n)
 		return result(sendto(fd, "x", 1, MSG_FASTOPEN, sa, len) >= 0 ||
 			      errno == EINPROGRESS);
 	if (!strcmp(cmd, "uring-connect"))
-		return uring_connect(fd, &ss, len);
+		return uring_one(fd, &ss, len, NULL);
 	if (!strcmp(cmd, "udp-send-connected")) {
 		if (connect(fd, sa, len))
 			return result(0);
@@ -184,6 +189,8 @@ int main(int argc, char **argv)
 		return map_exec(cmd, argv[2]);
 	if (argc == 4 && !strcmp(cmd, "open"))
 		return open_file(argv[2], argv[3]);
+	if (argc == 3 && !strcmp(cmd, "uring-open"))
+		return uring_one(-1, NULL, 0, argv[2]);
 	if (argc == 4 && !strcmp(cmd, "loop-open"))
 		return loop_open(argv[2], atol(argv[3]));
 	if (argc >= 3 && !strcmp(cmd, "execveat"))

@@ -305,6 +305,7 @@ def test_open_denied_by_every_name_and_write_only():
                              f"/proc/self/fd/{fd}"):
                     assert open_errno(name) == errno.EPERM, name
                 assert open_errno("secret", dir_fd=dfd) == errno.EPERM
+                assert probe("uring-open", secret) == errno.EPERM
                 assert open_errno(ro) == 0
                 assert open_errno(ro, os.O_WRONLY) == errno.EPERM
                 assert open_errno(ro, os.O_RDWR | os.O_APPEND) == errno.EPERM
@@ -321,12 +322,13 @@ def test_open_denied_by_every_name_and_write_only():
             os.close(fd)
             os.close(dfd)
     hooks = [e["hook"] for e in r.events]
-    assert hooks == ["file_open"] * 8 + ["path_truncate"], hooks
+    assert hooks == ["file_open"] * 9 + ["path_truncate"], hooks
     # The path as the kernel sees it: the symlink's target, the hard link's own name.
     hard = os.path.join(d, "hardlink")
-    assert [e["path"] for e in r.events] == [secret, secret, hard, secret, secret] + [ro] * 4
-    assert len({(e["dev"], e["ino"]) for e in r.events[:5]}) == 1
-    assert r.counts == {f"deny-open {secret}": 5, f"deny-open write-only {ro}": 4}
+    assert [e["path"] for e in r.events] == [secret, secret, hard, secret, secret, secret] + \
+        [ro] * 4
+    assert len({(e["dev"], e["ino"]) for e in r.events[:6]}) == 1
+    assert r.counts == {f"deny-open {secret}": 6, f"deny-open write-only {ro}": 4}
 
 
 def as_uid(uid):
@@ -383,6 +385,32 @@ def test_audit_reports_and_denies_nothing_from_a_policy_file():
     assert [(e["action"], e["hook"], e["source"]) for e in r.events] == [
         ("audit", "file_open", f"{pol}:2"), ("audit", "socket_sendmsg", f"{pol}:3")]
     assert r.counts == {f"deny-open {f}": 1, f"deny-connect 127.0.0.1:{port}": 1}
+
+
+def test_a_denial_stands_with_a_second_policy_either_order():
+    """Two policies at once: one denying f, one auditing f and g. Whichever was attached first,
+    f stays denied and g allowed. (The kernel runs the newest BPF LSM program first and stops at
+    the first that returns non-zero, so the audit one sees f only when it was started last.)"""
+    require_lsm()
+    with tmpdir() as d:
+        f, g = os.path.join(d, "f"), os.path.join(d, "g")
+        open(f, "w").close()
+        open(g, "w").close()
+        for audit_last in (True, False):
+            deny = Tracer(["lsm-block", "--deny-open", f]) if audit_last else None
+            r = Result()
+            try:
+                with policy(["--audit", "--deny-open", f, "--deny-open", g], r):
+                    if not audit_last:
+                        deny = Tracer(["lsm-block", "--deny-open", f])
+                    assert open_errno(f) == errno.EPERM
+                    assert open_errno(g) == 0
+            finally:
+                deny.stop()
+            # Not the other ebpftrace's own open of f, which learns what the kernel calls it.
+            seen = [(e["action"], e["path"]) for e in r.events if e["pid"] == os.getpid()]
+            assert seen == ([("audit", f)] if audit_last else []) + [("audit", g)], seen
+        assert open_errno(f) == 0
 
 
 def test_policy_gone_after_sigint_and_sigkill():
