@@ -9,8 +9,9 @@
 
 #define LSM_MAX_RULES	  256 /* every rule, numbered from 1 (0: none) */
 #define LSM_MAX_NET_RULES 64  /* of which --deny-connect: the kernel side tries each in turn */
-#define LSM_MAX_FILE_IDS  512 /* identities of the files of --deny-exec and --deny-open */
 #define LSM_MAX_LEARNED	  4   /* identities one open can show (overlayfs: the upper file's too) */
+/* Identities of the files of --deny-exec and --deny-open: stat's and the learned ones. */
+#define LSM_MAX_FILE_IDS (LSM_MAX_RULES * (1 + LSM_MAX_LEARNED))
 
 /* Where a decision was taken. */
 enum lsm_hook {

@@ -123,6 +123,8 @@ def test_bad_rules_exit_2_naming_the_problem():
                        r"invalid deny-exec '/nonexistent/ebt': No such file")
     assert_usage_error(["lsm-block", "--deny-open", "/nonexistent/ebt"],
                        r"invalid deny-open '/nonexistent/ebt': No such file")
+    many = [a for i in range(65) for a in ("--deny-connect", f"198.51.100.{i}")]
+    assert_usage_error(["lsm-block"] + many, r"invalid deny-connect: more than 64 rules")
     assert_usage_error(["lsm-block"], r"no rules")
     assert_usage_error(["lsm-block", "--write-only", "--deny-open", "/etc/passwd"],
                        r"--write-only must follow a --deny-open")
