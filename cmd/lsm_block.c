@@ -370,6 +370,20 @@ static int install_rules(struct lsm_block_bpf *skel, const char **step)
 	return err;
 }
 
+/* Only the hooks some rule needs: a policy of connect rules costs opens nothing. */
+static void load_needed_hooks(struct lsm_block_bpf *skel)
+{
+	struct bpf_program *net[] = { skel->progs.lsm_connect, skel->progs.lsm_sendmsg };
+	struct bpf_program *file[] = { skel->progs.lsm_bprm_check, skel->progs.lsm_mmap_file,
+				       skel->progs.lsm_file_mprotect, skel->progs.lsm_file_open,
+				       skel->progs.lsm_path_truncate };
+
+	for (size_t i = 0; i < ARRAY_SIZE(net); i++)
+		bpf_program__set_autoload(net[i], policy.n_net > 0);
+	for (size_t i = 0; i < ARRAY_SIZE(file); i++)
+		bpf_program__set_autoload(file[i], policy.n > policy.n_net);
+}
+
 /* The run has stopped: the policy ends here, before its last decisions are read. */
 static void detach_policy(void *skel)
 {
@@ -396,6 +410,7 @@ int cmd_lsm_block(int argc, char **argv)
 	skel->rodata->lsm_cfg = (struct lsm_cfg){ .audit = policy.audit,
 						  .n_net = policy.n_net,
 						  .self_tgid = getpid() };
+	load_needed_hooks(skel);
 	err = skel_try_load(skel->skeleton, true, &step);
 	if (!err)
 		err = install_rules(skel, &step);

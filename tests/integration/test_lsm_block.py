@@ -96,7 +96,10 @@ def test_refuses_or_enforces_as_check_says():
     is: the policy starts."""
     if lsm_usable():
         t = Tracer(["lsm-block", "--deny-connect", "198.51.100.7:80"])
+        loaded = lib.loaded_programs_of_ours()
         rc, out, err = t.stop()
+        # Only the hooks the rules need: connect rules leave opens and execs alone.
+        assert "lsm_connect" in loaded and "lsm_file_open" not in loaded, loaded
         assert rc == 0, err
         assert out.splitlines()[-1].split() == [b"0", b"deny-connect", b"198.51.100.7:80",
                                                 b"command", b"line"], out
