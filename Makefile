@@ -106,7 +106,10 @@ helpers: $(HELPERS)
 # Test fixtures: small programs the integration tests run; -O0 -g so their frames and lines are exact.
 $(BUILD)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O0 -g -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lpthread
+	$(CC) -std=gnu11 -O0 -g -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lpthread $(HELPER_LIBS)
+
+# lsm-block's fixture submits IORING_OP_CONNECT through liburing.
+$(BUILD)/helpers/lsmprobe: HELPER_LIBS := -luring
 
 test:
 	tests/run
@@ -142,7 +145,7 @@ clean:
 BACKPORTS_PKGS	:= libbpf-dev bpftool libelf-dev libdw-dev
 DEPS_PKGS	:= clang llvm make gcc pkg-config zlib1g-dev python3 clang-format iproute2 \
 		   qemu-system-x86 busybox-static cpio kmod xz-utils bpftrace \
-		   libc6-dbg mandoc groff-base
+		   libc6-dbg mandoc groff-base liburing-dev
 deps:
 	@missing=$$(for p in $(BACKPORTS_PKGS) $(DEPS_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \

@@ -9,5 +9,8 @@ int cmd_kill(int argc, char **argv);
 int cmd_open(int argc, char **argv);
 int cmd_tcpconnlat(int argc, char **argv);
 int cmd_memleak(int argc, char **argv);
+int cmd_lsm_block(int argc, char **argv);
+/* check runs lsm-block with a rule of each kind, in audit mode: every hook loads, none denies. */
+extern const char *const lsm_block_check_args[];
 
 #endif

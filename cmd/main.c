@@ -24,6 +24,8 @@ static const struct subcommand subcommands[] = {
 	  NULL },
 	{ "memleak", "outstanding allocations by symbolized stack, of a process or the kernel",
 	  cmd_memleak, NULL },
+	{ "lsm-block", "deny connects, execs and opens with BPF LSM; report every denial",
+	  cmd_lsm_block, lsm_block_check_args },
 };
 
 static const char *const builtins[] = { "help", "check", "version" };

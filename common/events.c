@@ -129,6 +129,12 @@ static int poll_loop(struct ring_buffer *rb, struct dispatch *d)
 
 int events_run(struct bpf_object *obj, const char *what, event_fn fn, void *ctx)
 {
+	return events_run_then(obj, what, fn, ctx, NULL, NULL);
+}
+
+int events_run_then(struct bpf_object *obj, const char *what, event_fn fn, void *ctx,
+		    void (*stopped)(void *arg), void *arg)
+{
 	struct bpf_map *map = bpf_object__find_map_by_name(obj, "events");
 	struct dispatch d = { .fn = fn, .ctx = ctx };
 	struct ring_buffer *rb;
@@ -143,6 +149,8 @@ int events_run(struct bpf_object *obj, const char *what, event_fn fn, void *ctx)
 	out_flush();
 	fprintf(stderr, "Tracing %s. Hit Ctrl-C to end.\n", what);
 	ret = poll_loop(rb, &d);
+	if (stopped)
+		stopped(arg);
 	/* Whatever the kernel already wrote is still ours to print, unless --count is met. */
 	if (ret == EXIT_OK && !count_reached() && !out_closed())
 		ring_buffer__consume(rb);

@@ -27,6 +27,13 @@ bool run_sleep(double seconds);
  * Reports lost events at the end. Returns an exit code.
  */
 int events_run(struct bpf_object *obj, const char *what, event_fn fn, void *ctx);
+/*
+ * The same, calling stopped(arg) once the run has stopped and before the last records are read:
+ * where programs act rather than watch (lsm-block), they are detached there, so that every
+ * record of what they did is printed.
+ */
+int events_run_then(struct bpf_object *obj, const char *what, event_fn fn, void *ctx,
+		    void (*stopped)(void *arg), void *arg);
 
 /*
  * For interval-driven subcommands that also stream records (memleak -t): the ring buffer read

@@ -337,6 +337,23 @@ void net_addr_format(const uint32_t addr[4], char *buf, size_t size)
 		inet_ntop(AF_INET6, addr, buf, size);
 }
 
+void net_addr_format_family(const uint32_t addr[4], int family, char *buf, size_t size)
+{
+	if (family == AF_INET6)
+		inet_ntop(AF_INET6, addr, buf, size);
+	else
+		net_addr_format(addr, buf, size);
+}
+
+void net_endpoint_format(const uint32_t addr[4], int family, uint16_t port, char *buf, size_t size)
+{
+	char a[NET_PREFIX_STR_SIZE];
+	bool v6 = family == AF_INET6 || !net_addr_is_ipv4(addr);
+
+	net_addr_format_family(addr, family, a, sizeof(a));
+	snprintf(buf, size, v6 ? "[%s]:%u" : "%s:%u", a, port);
+}
+
 void net_prefix_format(const struct net_prefix *p, char *buf, size_t size)
 {
 	bool v4 = net_addr_is_ipv4(p->addr) && p->len >= 96;

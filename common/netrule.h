@@ -50,6 +50,14 @@ bool net_prefix_contains(const struct net_prefix *p, const uint32_t addr[4]);
  */
 void net_addr_format(const uint32_t addr[4], char *buf, size_t size);
 void net_prefix_format(const struct net_prefix *p, char *buf, size_t size);
+/*
+ * An address as a socket of that family (AF_INET, AF_INET6) holds it: on AF_INET6 always as IPv6
+ * (::ffff:198.51.100.7); and as a destination, ADDR:PORT or [ADDR]:PORT. buf holds
+ * NET_ENDPOINT_STR_SIZE bytes.
+ */
+#define NET_ENDPOINT_STR_SIZE (NET_PREFIX_STR_SIZE + 8)
+void net_addr_format_family(const uint32_t addr[4], int family, char *buf, size_t size);
+void net_endpoint_format(const uint32_t addr[4], int family, uint16_t port, char *buf, size_t size);
 /* "tcp", "udp", ... or the number. */
 const char *net_proto_name(uint8_t proto, char buf[8]);
 

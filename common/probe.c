@@ -193,21 +193,29 @@ static void probe_raw_tp(const char *name, struct probe_result *res)
 	close(fd);
 }
 
-/* BPF LSM programs attach even where the bpf LSM is inactive, and then never run. */
-static bool bpf_lsm_active(void)
+/*
+ * BPF LSM programs attach even where the bpf LSM is inactive, and then never run: false, with
+ * the reason in res, when bpf is not in the kernel's list of active LSMs.
+ */
+static bool bpf_lsm_active(struct probe_result *res)
 {
-	char buf[512] = "";
-	int fd = open("/sys/kernel/security/lsm", O_RDONLY | O_CLOEXEC);
+	char buf[256] = "";
+	int fd = ensure_securityfs() ? -1 : open("/sys/kernel/security/lsm", O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	char list[sizeof(buf)];
 
 	if (fd >= 0)
 		close(fd);
 	if (n <= 0)
-		return true; /* securityfs not mounted: the trial load decides */
-	buf[n] = '\0';
-	for (char *tok = strtok(buf, ",\n"); tok; tok = strtok(NULL, ",\n"))
-		if (!strcmp(tok, "bpf"))
-			return true;
+		return true; /* no securityfs: the trial load decides */
+	buf[strcspn(buf, "\n")] = '\0';
+	snprintf(list, sizeof(list), ",%s,", buf);
+	if (strstr(list, ",bpf,"))
+		return true;
+	set_reason(res, false,
+		   "the bpf LSM is not active (active: %s); boot with lsm=%s%sbpf on the kernel "
+		   "command line",
+		   *buf ? buf : "none", buf, *buf ? "," : "");
 	return false;
 }
 
@@ -221,12 +229,8 @@ void probe_kernel(enum attach_method m, const char *target, struct probe_result 
 		probe_btf_typed(BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, target, "tp_btf", res);
 		break;
 	case METHOD_LSM:
-		if (!bpf_lsm_active()) {
-			set_reason(res, false,
-				   "the bpf LSM is not active (add bpf to lsm= on the "
-				   "kernel command line)");
+		if (!bpf_lsm_active(res))
 			break;
-		}
 		/* libbpf adds the bpf_lsm_ prefix of the hook's BTF name itself. */
 		probe_btf_typed(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, target, "lsm", res);
 		break;
@@ -242,6 +246,17 @@ void probe_kernel(enum attach_method m, const char *target, struct probe_result 
 	default:
 		set_reason(res, false, "unknown method");
 	}
+}
+
+int probe_required(enum attach_method m, const char *target, const char *what)
+{
+	struct probe_result res;
+
+	probe_kernel(m, target, &res);
+	if (res.ok)
+		return EXIT_OK;
+	err_msg("%s is not usable on this kernel: %s", what, res.reason);
+	return EXIT_UNSUPPORTED;
 }
 
 static bool candidate_method(const struct attach_candidate *cands, size_t n, int m)
@@ -284,12 +299,8 @@ void precheck_method(enum attach_method m, const char *target, struct probe_resu
 		set_reason(res, true, "%s on %s: the load decides", method_name(m), target);
 		break;
 	case METHOD_LSM:
-		if (bpf_lsm_active())
+		if (bpf_lsm_active(res))
 			set_reason(res, true, "lsm on %s: the load decides", target);
-		else
-			set_reason(res, false,
-				   "the bpf LSM is not active (add bpf to lsm= on the "
-				   "kernel command line)");
 		break;
 	default:
 		probe_kernel(m, target, res);

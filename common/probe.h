@@ -45,6 +45,13 @@ void probe_kernel(enum attach_method m, const char *target, struct probe_result 
  */
 int opt_method(const char *arg, const struct attach_candidate *cands, size_t n);
 
+/*
+ * For a subcommand that has one way in: the trial `ebpftrace check` makes, before anything of its
+ * own loads. EXIT_OK, or EXIT_UNSUPPORTED after one line "<what> is not usable on this kernel:
+ * <reason>".
+ */
+int probe_required(enum attach_method m, const char *target, const char *what);
+
 /* The check before a load: probe_kernel() where that needs no kernel BTF, else what it can tell. */
 void precheck_method(enum attach_method m, const char *target, struct probe_result *res);
 

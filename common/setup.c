@@ -63,25 +63,34 @@ static bool is_fs(const char *path, long magic)
 }
 
 /*
- * Minimal hosts and containers may have no tracefs mounted, and libbpf needs it to resolve
- * tracepoints. Mount it in a mount namespace of our own, so that nothing is left behind on the
- * host; the host's mounts still propagate to us.
+ * Minimal hosts and containers may have no tracefs (or securityfs) mounted, and libbpf needs
+ * tracefs to resolve tracepoints. Mount it in a mount namespace of our own, so that nothing is
+ * left behind on the host; the host's mounts still propagate to us.
  */
-int ensure_tracefs(void)
+static int ensure_fs(const char *dir, const char *type, long magic)
 {
-	if (is_fs(TRACEFS_DIR, TRACEFS_MAGIC))
+	if (is_fs(dir, magic))
 		return 0;
 	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) ||
-	    mount("tracefs", TRACEFS_DIR, "tracefs", 0, NULL)) {
+	    mount(type, dir, type, 0, NULL)) {
 		int err = errno;
 
-		verbose("tracefs is not mounted and mounting it at %s failed: %s", TRACEFS_DIR,
+		verbose("%s is not mounted and mounting it at %s failed: %s", type, dir,
 			strerror(err));
 		return -err;
 	}
-	verbose("tracefs was not mounted: mounted it at %s in a private mount namespace",
-		TRACEFS_DIR);
+	verbose("%s was not mounted: mounted it at %s in a private mount namespace", type, dir);
 	return 0;
+}
+
+int ensure_tracefs(void)
+{
+	return ensure_fs(TRACEFS_DIR, "tracefs", TRACEFS_MAGIC);
+}
+
+int ensure_securityfs(void)
+{
+	return ensure_fs("/sys/kernel/security", "securityfs", SECURITYFS_MAGIC);
 }
 
 bool tracepoint_exists(const char *category, const char *name)

@@ -20,6 +20,8 @@ int setup_system(void);
  * errno (-v says why). skel_try_load() calls it for objects with tracepoint programs.
  */
 int ensure_tracefs(void);
+/* The same for securityfs at /sys/kernel/security (the list of active LSMs). */
+int ensure_securityfs(void);
 /* Whether the tracepoint category/name exists (mounting tracefs if need be). */
 bool tracepoint_exists(const char *category, const char *name);
 

@@ -1,7 +1,7 @@
 # bash completion for ebpftrace. Options are read from `ebpftrace <subcommand> --help`, so they
 # never go stale; the subcommand list is checked against `ebpftrace help` by the tests.
 
-_ebpftrace_subcommands="exec runqlat tcpconnlat memleak kill open"
+_ebpftrace_subcommands="exec runqlat tcpconnlat memleak kill open lsm-block"
 _ebpftrace_builtins="help check"
 
 # Long and short options from a subcommand's --help.
@@ -90,7 +90,12 @@ _ebpftrace_values()
 		COMPREPLY=($(compgen -W "$(cat /proc/[0-9]*/comm 2>/dev/null | sort -u)" -- "$cur"))
 		return 0
 		;;
-	-d | --duration | --count | --max-args | --ringbuf-size | -l | --line)
+	-d | --duration | --count | --max-args | --ringbuf-size | -l | --line | --deny-connect)
+		return 0
+		;;
+	-f | --file | --deny-exec | --deny-open)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0
 		;;
 	--method)

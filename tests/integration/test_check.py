@@ -16,7 +16,8 @@ from lib import Tracer, json_lines, run
 from test_cli import subcommands
 
 # Arguments a subcommand needs to run at all (check gives it the same, from its dispatch row).
-RUN_ARGS = {}
+RUN_ARGS = {"lsm-block": ["--audit", "--deny-connect", "198.51.100.1:9", "--deny-exec", "/bin/sh",
+                         "--deny-open", "/dev/null"]}
 
 
 def check(*names):

@@ -184,3 +184,21 @@ TEST(netrule_packet_rules)
 		     "'src=198.51.100.1,dst=2001:db8::1' mixes IPv4 and IPv6 addresses: it could "
 		     "never match");
 }
+
+TEST(netrule_endpoint_format)
+{
+	char buf[NET_ENDPOINT_STR_SIZE];
+	struct net_prefix p;
+
+	CHECK(net_parse_prefix("198.51.100.7", &p, err, sizeof(err)));
+	net_endpoint_format(p.addr, AF_INET, 80, buf, sizeof(buf));
+	CHECK_STR_EQ(buf, "198.51.100.7:80");
+	/* The same address on an AF_INET6 socket, as the caller wrote it there. */
+	net_endpoint_format(p.addr, AF_INET6, 80, buf, sizeof(buf));
+	CHECK_STR_EQ(buf, "[::ffff:198.51.100.7]:80");
+	net_addr_format_family(p.addr, AF_INET6, buf, sizeof(buf));
+	CHECK_STR_EQ(buf, "::ffff:198.51.100.7");
+	CHECK(net_parse_prefix("2001:db8::1", &p, err, sizeof(err)));
+	net_endpoint_format(p.addr, AF_INET6, 443, buf, sizeof(buf));
+	CHECK_STR_EQ(buf, "[2001:db8::1]:443");
+}

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "output.h"
+#include "rulefile.h"
+#include "util.h"
+
+static char *skip_blanks(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
+/* The rule on a line: without its comment and the blanks around it. */
+static char *rule_text(char *line)
+{
+	char *s = skip_blanks(line), *end;
+
+	for (char *p = s; *p; p++) {
+		if (*p == '#' && (p == s || isspace((unsigned char)p[-1]))) {
+			*p = '\0';
+			break;
+		}
+	}
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+void rulefile_read(const char *path, rule_line_fn fn, void *ctx)
+{
+	char where[RULEFILE_ERR_SIZE], err[RULEFILE_ERR_SIZE];
+	FILE *f = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned int n = 0;
+
+	if (!f)
+		usage_error("cannot read policy file '%s': %s", path, strerror(errno));
+	while (getline(&line, &cap, f) >= 0) {
+		char *text = rule_text(line);
+
+		n++;
+		if (!*text)
+			continue;
+		snprintf(where, sizeof(where), "%s:%u", path, n);
+		err[0] = '\0';
+		if (!fn(text, where, ctx, err, sizeof(err)))
+			usage_error("%s: %s", where, err);
+	}
+	if (ferror(f))
+		usage_error("cannot read policy file '%s': %s", path, strerror(errno));
+	free(line);
+	fclose(f);
+}
+
+char *rule_word(char **line)
+{
+	char *word = skip_blanks(*line), *end = word;
+
+	while (*end && !isspace((unsigned char)*end))
+		end++;
+	*line = skip_blanks(end);
+	if (*end)
+		*end = '\0';
+	return word;
+}
+
+void rule_matches_print(const struct rule_origin *rules, const uint64_t *matches, size_t n)
+{
+	static const struct out_field fields[] = {
+		{ "matches", "MATCHES", 7 },
+		{ "rule", "RULE", -40 },
+		{ "source", "SOURCE", 0 },
+	};
+
+	if (!out_json())
+		out_printf("\n");
+	out_header(fields, ARRAY_SIZE(fields));
+	for (size_t i = 0; i < n; i++) {
+		out_row_begin("rule", 0);
+		out_u64(&fields[0], matches[i]);
+		out_str(&fields[1], rules[i].text, SIZE_MAX);
+		out_str(&fields[2], rules[i].source, SIZE_MAX);
+		out_row_end();
+	}
+	out_flush();
+}

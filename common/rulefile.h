@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Policy files: one rule per line, '#' to the end of the line a comment (at the start of a line
+ * or after a blank), blank lines skipped. Errors name FILE:LINE, so that a policy is fixed where
+ * it is wrong, and end the program before anything is loaded.
+ */
+#ifndef EBPFTRACE_RULEFILE_H
+#define EBPFTRACE_RULEFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RULEFILE_ERR_SIZE 256
+
+/*
+ * Take one rule: line is its text without comment and surrounding blanks, where is "FILE:LINE".
+ * Return false after writing why into err (one line, no newline).
+ */
+typedef bool (*rule_line_fn)(char *line, const char *where, void *ctx, char *err, size_t errsize);
+
+/*
+ * Hand each rule of the file at path to fn, in order. An unreadable file, or a rule fn refuses,
+ * ends the program with "FILE:LINE: why" (usage_error, EXIT_USAGE).
+ */
+void rulefile_read(const char *path, rule_line_fn fn, void *ctx);
+
+/*
+ * Split off the first word of *line (NUL-terminating it) and point *line at the rest, without
+ * its leading blanks. Returns the word ("" when the line is empty).
+ */
+char *rule_word(char **line);
+
+/* A rule as reports name it: its text, and where it came from ("FILE:LINE", "command line"). */
+struct rule_origin {
+	char *text;
+	char *source;
+};
+
+/*
+ * The end-of-run report of how often each rule matched: a MATCHES RULE SOURCE table, or one
+ * {"type":"rule","matches":N,"rule":...,"source":...} per rule with --json.
+ */
+void rule_matches_print(const struct rule_origin *rules, const uint64_t *matches, size_t n);
+
+#endif
