@@ -21,10 +21,11 @@ _lsm = []
 
 def lsm_usable():
     if not _lsm:
-        p = run(["check", "--json"])
-        assert p.returncode == 0, p.stderr
-        _lsm.append({o["name"]: o for o in json_lines(p.stdout, "feature")}["lsm"])
-    return _lsm[0]["ok"]
+        p = run(["check", "--json", "lsm-block"])
+        [summary] = json_lines(p.stdout, "subcommand")
+        assert p.returncode == (0 if summary["runs"] else 3), p.stderr
+        _lsm.append(summary)
+    return _lsm[0]["runs"]
 
 
 def require_lsm():
@@ -109,7 +110,7 @@ def test_refuses_or_enforces_as_check_says():
     assert p.returncode == 3, (p.returncode, err)
     assert err.count("\n") == 1, err
     assert err.startswith("ebpftrace lsm-block: BPF LSM is not usable on this kernel: "), err
-    assert _lsm[0]["detail"] in err, (err, _lsm[0])
+    assert err == f"ebpftrace lsm-block: {_lsm[0]['reason']}\n", (err, _lsm[0])
     assert p.stdout == b""
     assert_nothing_loaded()
 
