@@ -49,7 +49,7 @@ LIBBPF_STATIC	= $(wildcard $(shell pkg-config --variable=libdir libbpf 2>/dev/nu
 STATIC_LIBBPF	:= -Wl,-Bstatic -lbpf -Wl,-Bdynamic
 LIBBPF_LIBS	= $(if $(LIBBPF_STATIC),$(STATIC_LIBBPF),-lbpf) -lelf -lz
 # elfutils' libdw symbolizes user and kernel stacks (memleak).
-LDLIBS		:= -ldw
+LDLIBS		:= -ldw -lpcap
 FEATURES	= $(if $(LIBBPF_STATIC),libbpf-static,libbpf-shared)
 
 CFLAGS		?= -O2 -g
@@ -142,7 +142,7 @@ clean:
 BACKPORTS_PKGS	:= libbpf-dev bpftool libelf-dev libdw-dev
 DEPS_PKGS	:= clang llvm make gcc pkg-config zlib1g-dev python3 clang-format iproute2 \
 		   qemu-system-x86 busybox-static cpio kmod xz-utils bpftrace \
-		   libc6-dbg
+		   libc6-dbg libpcap-dev tcpdump iperf3 iputils-ping
 deps:
 	@missing=$$(for p in $(BACKPORTS_PKGS) $(DEPS_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \

@@ -20,6 +20,7 @@ static const struct subcommand subcommands[] = {
 	{ "tcpconnlat", "TCP connect latency per connection, or as a histogram", cmd_tcpconnlat },
 	{ "memleak", "outstanding allocations by symbolized stack, of a process or the kernel",
 	  cmd_memleak },
+	{ "tc", "see, count, capture (pcap) and drop the packets of a network device", cmd_tc },
 };
 
 static const char *const builtins[] = { "help", "check", "version" };
