@@ -106,7 +106,10 @@ helpers: $(HELPERS)
 # Test fixtures: small programs the integration tests run; -O0 -g so their frames and lines are exact.
 $(BUILD)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O0 -g -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lpthread
+	$(CC) -std=gnu11 -O0 -g -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lpthread $(HELPER_LIBS)
+
+# The tc tests' other tool attaches with libbpf, as tools other than ours do.
+$(BUILD)/helpers/tc_counter: HELPER_LIBS = $(LIBBPF_LIBS)
 
 test:
 	tests/run

@@ -14,6 +14,12 @@
 #define TC_DROP 2
 
 const volatile struct tc_cfg tc_cfg = {};
+/*
+ * The rules are not in .rodata: packet_rule_matches() takes a plain pointer, and through one the
+ * compiler would take a const object for its initializer and fold the matching away.
+ */
+struct packet_rule tc_filter = {};	       /* --proto, --host, --port */
+struct packet_rule tc_drop[TC_MAX_RULES] = {}; /* --drop */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -67,7 +73,7 @@ static __always_inline int drop_rule(const struct packet_info *p)
 	for (int i = 0; i < TC_MAX_RULES; i++) {
 		if (i >= tc_cfg.n_rules)
 			break;
-		if (packet_matches((const struct packet_rule *)&tc_cfg.drop[i], p))
+		if (packet_matches(&tc_drop[i], p))
 			return i;
 	}
 	return -1;
@@ -176,7 +182,7 @@ static __always_inline void capture_packet(struct __sk_buff *skb, const struct p
 static __always_inline void observe(struct __sk_buff *skb, const struct packet_info *p, __u8 dir,
 				    int rule)
 {
-	if (tc_cfg.filtered && !packet_matches((const struct packet_rule *)&tc_cfg.filter, p))
+	if (tc_cfg.filtered && !packet_matches(&tc_filter, p))
 		return;
 	if (tc_cfg.mode == TC_MODE_STATS)
 		count_packet(p, dir, skb->len);

@@ -44,6 +44,8 @@ enum {
 
 static struct {
 	struct tc_cfg cfg;
+	struct packet_rule filter;
+	struct packet_rule drop[TC_MAX_RULES];
 	const char *dev;
 	const char *pcap_path;
 	const char *rules[TC_MAX_RULES];
@@ -78,7 +80,7 @@ static const struct argp_option options[] = {
 /* --proto, --host and --port: one rule, matched in the kernel like a --drop rule. */
 static void set_filter(int key, const char *opt, const char *arg)
 {
-	struct packet_rule *r = &tc_opts.cfg.filter;
+	struct packet_rule *r = &tc_opts.filter;
 	char err[NETRULE_ERR_SIZE];
 	bool ok = key == OPT_PROTO  ? net_parse_proto(arg, &r->proto, err, sizeof(err))
 		  : key == OPT_HOST ? net_parse_prefix(arg, &r->host, err, sizeof(err))
@@ -96,7 +98,7 @@ static void add_drop_rule(const char *arg)
 
 	if (c->n_rules == TC_MAX_RULES)
 		usage_error("too many --drop rules: at most %d", TC_MAX_RULES);
-	if (!net_parse_packet_rule(arg, &c->drop[c->n_rules], err, sizeof(err)))
+	if (!net_parse_packet_rule(arg, &tc_opts.drop[c->n_rules], err, sizeof(err)))
 		usage_error("invalid --drop '%s': %s", arg, err);
 	tc_opts.rules[c->n_rules++] = arg;
 }
@@ -243,7 +245,8 @@ static int handle_event(void *ctx, const void *data, size_t size)
 			.ts_mono_ns = e->ts_ns,
 			.ifname = tc_opts.dev,
 			.direction = dir_names[e->dir % TC_DIRS],
-			.len = e->len,
+			/* As on the wire: with the tag the stack took off the data. */
+			.len = e->len + (e->pkt.flags & PACKET_VLAN_META ? 4 : 0),
 			.pkt = &e->pkt,
 			.drop_rule = e->dropped ? tc_opts.rules[e->rule % TC_MAX_RULES] : NULL,
 		};
@@ -403,6 +406,8 @@ static void setup_maps(struct tc_bpf *skel)
 	}
 	skel->rodata->common_cfg = common_bpf_cfg();
 	skel->rodata->tc_cfg = *c;
+	skel->bss->tc_filter = tc_opts.filter;
+	memcpy(skel->bss->tc_drop, tc_opts.drop, sizeof(tc_opts.drop));
 }
 
 /* Open, load and attach (everything of a previous try gone first). 0 or a negative errno. */
@@ -493,7 +498,7 @@ int cmd_tc(int argc, char **argv)
 	struct tc_bpf *skel = NULL;
 	int ret;
 
-	rule_any(&tc_opts.cfg.filter);
+	rule_any(&tc_opts.filter);
 	parse_args(&argp, argc, argv, NULL);
 	check_options();
 	ret = setup_system();
