@@ -256,18 +256,6 @@ static int handle_event(void *ctx, const void *data, size_t size)
 	return 0;
 }
 
-static uint64_t drops_of(struct tc_bpf *skel, uint32_t rule)
-{
-	int ncpus = libbpf_num_possible_cpus();
-	uint64_t per_cpu[ncpus > 0 ? ncpus : 1], sum = 0;
-
-	if (ncpus <= 0 || bpf_map_lookup_elem(bpf_map__fd(skel->maps.drops), &rule, per_cpu))
-		return 0;
-	for (int i = 0; i < ncpus; i++)
-		sum += per_cpu[i];
-	return sum;
-}
-
 static const struct out_field drop_fields[] = {
 	{ "rule", "DROP RULE", -30 },
 	{ "packets", "PACKETS", 0 },
@@ -279,7 +267,7 @@ static void report_drops(struct tc_bpf *skel, bool rows)
 	if (rows && tc_opts.cfg.n_rules)
 		out_header(drop_fields, ARRAY_SIZE(drop_fields));
 	for (uint32_t i = 0; i < tc_opts.cfg.n_rules; i++) {
-		uint64_t n = drops_of(skel, i);
+		uint64_t n = percpu_u64_sum(bpf_map__fd(skel->maps.drops), i);
 
 		if (!rows) {
 			fprintf(stderr, "%s: --drop %s: %llu packets dropped\n", prog_name,
@@ -295,31 +283,14 @@ static void report_drops(struct tc_bpf *skel, bool rows)
 
 static int print_stats(struct tc_bpf *skel)
 {
-	struct count_table protos, flows;
-	static unsigned int reports;
-	char now[16];
-	int err;
+	int err = packet_stats_print(bpf_map__fd(skel->maps.protos), bpf_map__fd(skel->maps.flows),
+				     tc_opts.top, dir_names, TC_DIRS);
 
-	err = count_table_read(bpf_map__fd(skel->maps.protos), sizeof(struct packet_proto_key),
-			       &protos);
-	if (!err)
-		err = count_table_read(bpf_map__fd(skel->maps.flows),
-				       sizeof(struct packet_flow_key), &flows);
 	if (err) {
 		err_msg("reading the counters: %s", strerror(-err));
-		count_table_free(&protos);
 		return EXIT_RUNTIME;
 	}
-	if (!out_json()) {
-		format_local_time(wall_now_ns(), now, sizeof(now));
-		out_printf("%s%s\n", reports++ ? "\n" : "", now);
-	}
-	packet_protos_print(&protos, dir_names, TC_DIRS);
-	if (tc_opts.top)
-		packet_flows_print(&flows, tc_opts.top, dir_names, TC_DIRS);
 	report_drops(skel, true);
-	count_table_free(&protos);
-	count_table_free(&flows);
 	out_flush();
 	return EXIT_OK;
 }

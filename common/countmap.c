@@ -98,3 +98,15 @@ void count_table_free(struct count_table *t)
 	free(t->keys);
 	memset(t, 0, sizeof(*t));
 }
+
+uint64_t percpu_u64_sum(int map_fd, uint32_t key)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint64_t per_cpu[ncpus > 0 ? ncpus : 1], sum = 0;
+
+	if (ncpus <= 0 || bpf_map_lookup_elem(map_fd, &key, per_cpu))
+		return 0;
+	for (int i = 0; i < ncpus; i++)
+		sum += per_cpu[i];
+	return sum;
+}

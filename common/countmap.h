@@ -26,4 +26,7 @@ struct count_table {
 int count_table_read(int map_fd, size_t key_size, struct count_table *t);
 void count_table_free(struct count_table *t);
 
+/* A per-CPU array's u64 at key, summed over the CPUs; 0 when it cannot be read. */
+uint64_t percpu_u64_sum(int map_fd, uint32_t key);
+
 #endif

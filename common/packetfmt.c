@@ -74,6 +74,8 @@ void packet_endpoint(struct strbuf *sb, const struct packet_info *p, bool dst)
 	bool v6 = p->ethertype == PACKET_ETH_P_IPV6;
 	bool port = p->flags & PACKET_HAS_PORTS;
 
+	if (!packet_is_ip(p))
+		return;
 	if (port && v6)
 		sb_putc(sb, '[');
 	packet_addr(sb, p, dst);
@@ -303,7 +305,7 @@ static void count_header(bool flow)
 	out_header(f, ARRAY_SIZE(f));
 }
 
-void packet_protos_print(const struct count_table *t, const char *const *dir_names, size_t ndirs)
+static void protos_print(const struct count_table *t, const char *const *dir_names, size_t ndirs)
 {
 	count_header(false);
 	for (size_t i = 0; i < t->n; i++) {
@@ -315,7 +317,7 @@ void packet_protos_print(const struct count_table *t, const char *const *dir_nam
 	}
 }
 
-void packet_flows_print(const struct count_table *t, size_t top, const char *const *dir_names,
+static void flows_print(const struct count_table *t, size_t top, const char *const *dir_names,
 			size_t ndirs)
 {
 	count_header(true);
@@ -333,4 +335,31 @@ void packet_flows_print(const struct count_table *t, size_t top, const char *con
 		print_count("flow", k->dir < ndirs ? dir_names[k->dir] : "?", &p, true,
 			    &t->rows[i]);
 	}
+}
+
+int packet_stats_print(int protos_fd, int flows_fd, size_t top, const char *const *dir_names,
+		       size_t ndirs)
+{
+	static unsigned int reports;
+	struct count_table protos, flows;
+	char now[16];
+	int err = count_table_read(protos_fd, sizeof(struct packet_proto_key), &protos);
+
+	if (err)
+		return err;
+	err = count_table_read(flows_fd, sizeof(struct packet_flow_key), &flows);
+	if (err) {
+		count_table_free(&protos);
+		return err;
+	}
+	if (!out_json()) {
+		format_local_time(wall_now_ns(), now, sizeof(now));
+		out_printf("%s%s\n", reports++ ? "\n" : "", now);
+	}
+	protos_print(&protos, dir_names, ndirs);
+	if (top)
+		flows_print(&flows, top, dir_names, ndirs);
+	count_table_free(&protos);
+	count_table_free(&flows);
+	return 0;
 }

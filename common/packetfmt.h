@@ -41,11 +41,11 @@ void packet_header(void);
 void packet_print(const struct packet_view *v);
 
 /*
- * --stats style rows of counters read from maps keyed by struct packet_proto_key (type "proto")
- * and struct packet_flow_key (type "flow", the top ones only); dir_names name the key's dir.
+ * A report of counters: the maps keyed by struct packet_proto_key (rows of type "proto") and
+ * struct packet_flow_key (type "flow", the top ones by bytes; none for top 0), after a line with
+ * the time in tables. dir_names name the keys' dir. 0 or a negative errno.
  */
-void packet_protos_print(const struct count_table *t, const char *const *dir_names, size_t ndirs);
-void packet_flows_print(const struct count_table *t, size_t top, const char *const *dir_names,
-			size_t ndirs);
+int packet_stats_print(int protos_fd, int flows_fd, size_t top, const char *const *dir_names,
+		       size_t ndirs);
 
 #endif
