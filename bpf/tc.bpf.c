@@ -170,7 +170,8 @@ static __always_inline void capture_packet(struct __sk_buff *skb, const struct p
 	barrier_var(cap);
 	if (cap > TC_SNAP_MAX)
 		return;
-	if (cap && bpf_skb_load_bytes(skb, 0, c->data, cap))
+	/* Not "cap &&": a 6.1 verifier learns no lower bound from a test against 0. */
+	if (cap < PACKET_ETH_HLEN || bpf_skb_load_bytes(skb, 0, c->data, cap))
 		cap = 0;
 	barrier_var(cap);
 	if (cap > TC_SNAP_MAX)
