@@ -256,29 +256,11 @@ static int handle_event(void *ctx, const void *data, size_t size)
 	return 0;
 }
 
-static const struct out_field drop_fields[] = {
-	{ "rule", "DROP RULE", -30 },
-	{ "packets", "PACKETS", 0 },
-};
-
 /* Rows on stdout (--stats, --json), or lines on stderr where stdout has no room for them. */
 static void report_drops(struct tc_bpf *skel, bool rows)
 {
-	if (rows && tc_opts.cfg.n_rules)
-		out_header(drop_fields, ARRAY_SIZE(drop_fields));
-	for (uint32_t i = 0; i < tc_opts.cfg.n_rules; i++) {
-		uint64_t n = percpu_u64_sum(bpf_map__fd(skel->maps.drops), i);
-
-		if (!rows) {
-			fprintf(stderr, "%s: --drop %s: %llu packets dropped\n", prog_name,
-				tc_opts.rules[i], (unsigned long long)n);
-			continue;
-		}
-		out_row_begin("drop", 0);
-		out_str(&drop_fields[0], tc_opts.rules[i], SIZE_MAX);
-		out_u64(&drop_fields[1], n);
-		out_row_end();
-	}
+	rule_counts_print("drop", "--drop", "dropped", tc_opts.rules, tc_opts.cfg.n_rules,
+			  bpf_map__fd(skel->maps.drops), rows);
 }
 
 static int print_stats(struct tc_bpf *skel)
@@ -381,14 +363,12 @@ static void setup_maps(struct tc_bpf *skel)
 	memcpy(skel->bss->tc_drop, tc_opts.drop, sizeof(tc_opts.drop));
 }
 
-/* Open, load and attach (everything of a previous try gone first). 0 or a negative errno. */
-static int load_attach(struct tc_bpf **skel, struct tc_attachment *att, enum tc_attach_kind kind,
-		       const char **step)
+/* Open and load for kind (what a previous try loaded destroyed first). */
+static int load_for(enum tc_attach_kind kind, void *ctx, struct bpf_program **progs,
+		    const char **step)
 {
-	struct bpf_program *progs[TC_DIRS];
-	int err;
+	struct tc_bpf **skel = ctx;
 
-	tc_detach(att, TC_DIRS);
 	tc_bpf__destroy(*skel);
 	*step = "opening the BPF object";
 	*skel = tc_bpf__open();
@@ -399,29 +379,15 @@ static int load_attach(struct tc_bpf **skel, struct tc_attachment *att, enum tc_
 	for (int d = 0; d < TC_DIRS; d++)
 		tc_prepare(progs[d], d == TC_EGRESS, kind);
 	setup_maps(*skel);
-	err = skel_try_load((*skel)->skeleton, false, step);
-	for (int d = 0; d < TC_DIRS && !err; d++)
-		if (tc_opts.dirs[d])
-			err = tc_attach(&att[d], progs[d], tc_opts.cfg.ifindex, d == TC_EGRESS,
-					kind, step);
-	return err;
+	return skel_try_load((*skel)->skeleton, false, step);
 }
 
-/* TCX where the kernel has it (6.6+), else clsact; or what --attach says. */
-static int load_best(struct tc_bpf **skel, struct tc_attachment *att)
+static int load_attach(struct tc_bpf **skel, struct tc_attachment *att)
 {
 	const char *step;
-	int err;
+	int err = tc_load_attach(tc_opts.attach, tc_opts.cfg.ifindex, tc_opts.dirs, load_for, skel,
+				 att, &step);
 
-	if (tc_opts.attach != TC_ATTACH_CLSACT) {
-		err = load_attach(skel, att, TC_ATTACH_TCX, &step);
-		if (!err || tc_opts.attach == TC_ATTACH_TCX || err != -EINVAL)
-			goto out;
-		verbose("no TCX here (%s: %s): using a clsact qdisc and cls_bpf filters", step,
-			strerror(-err));
-	}
-	err = load_attach(skel, att, TC_ATTACH_CLSACT, &step);
-out:
 	if (err == -ENODEV) {
 		err_msg("interface %s went away", tc_opts.dev);
 		return EXIT_RUNTIME;
@@ -452,30 +418,19 @@ static int open_capture(void)
 	return pcap ? EXIT_OK : EXIT_RUNTIME;
 }
 
-static void rule_any(struct packet_rule *r)
-{
-	memset(r, 0, sizeof(*r));
-	net_prefix_any(&r->src);
-	net_prefix_any(&r->dst);
-	net_prefix_any(&r->host);
-	port_range_any(&r->sport);
-	port_range_any(&r->dport);
-	port_range_any(&r->port);
-}
-
 int cmd_tc(int argc, char **argv)
 {
 	struct tc_attachment att[TC_DIRS] = {};
 	struct tc_bpf *skel = NULL;
 	int ret;
 
-	rule_any(&tc_opts.filter);
+	net_packet_rule_any(&tc_opts.filter);
 	parse_args(&argp, argc, argv, NULL);
 	check_options();
 	ret = setup_system();
 	if (ret || tc_opts.cleanup)
 		return ret ?: cleanup();
-	ret = load_best(&skel, att);
+	ret = load_attach(&skel, att);
 	if (!ret && tc_opts.pcap_path)
 		ret = open_capture();
 	if (ret)

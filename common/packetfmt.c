@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
 #include <string.h>
+#include "countmap.h"
 #include "flags.h"
 #include "netrule.h"
 #include "output.h"
@@ -362,4 +364,29 @@ int packet_stats_print(int protos_fd, int flows_fd, size_t top, const char *cons
 	count_table_free(&protos);
 	count_table_free(&flows);
 	return 0;
+}
+
+static const struct out_field rule_fields[] = {
+	{ "rule", "RULE", -30 },
+	{ "packets", "PACKETS", 0 },
+};
+
+void rule_counts_print(const char *type, const char *opt, const char *done,
+		       const char *const *rules, size_t n, int map_fd, bool rows)
+{
+	if (rows && n)
+		out_header(rule_fields, ARRAY_SIZE(rule_fields));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t count = percpu_u64_sum(map_fd, i);
+
+		if (!rows) {
+			fprintf(stderr, "%s: %s %s: %llu packets %s\n", prog_name, opt, rules[i],
+				(unsigned long long)count, done);
+			continue;
+		}
+		out_row_begin(type, 0);
+		out_str(&rule_fields[0], rules[i], SIZE_MAX);
+		out_u64(&rule_fields[1], count);
+		out_row_end();
+	}
 }

@@ -48,4 +48,11 @@ void packet_print(const struct packet_view *v);
 int packet_stats_print(int protos_fd, int flows_fd, size_t top, const char *const *dir_names,
 		       size_t ndirs);
 
+/*
+ * Per-rule counters from a per-CPU array of u64 (one per rule, in order): rows of type type
+ * (keys rule, packets) on stdout, or else lines "OPT RULE: N packets DONE" on stderr.
+ */
+void rule_counts_print(const char *type, const char *opt, const char *done,
+		       const char *const *rules, size_t n, int map_fd, bool rows);
+
 #endif

@@ -204,6 +204,36 @@ int tc_attach(struct tc_attachment *a, const struct bpf_program *prog, int ifind
 	return attach_tcx(a, prog);
 }
 
+static int load_attach_as(enum tc_attach_kind kind, int ifindex, const bool dirs[2],
+			  tc_load_fn load, void *ctx, struct tc_attachment att[2],
+			  const char **step)
+{
+	struct bpf_program *progs[2] = {};
+	int err = load(kind, ctx, progs, step);
+
+	for (int d = 0; d < 2 && !err; d++)
+		if (dirs[d])
+			err = tc_attach(&att[d], progs[d], ifindex, d == 1, kind, step);
+	if (err)
+		tc_detach(att, 2);
+	return err;
+}
+
+int tc_load_attach(enum tc_attach_kind want, int ifindex, const bool dirs[2], tc_load_fn load,
+		   void *ctx, struct tc_attachment att[2], const char **step)
+{
+	int err;
+
+	if (want != TC_ATTACH_CLSACT) {
+		err = load_attach_as(TC_ATTACH_TCX, ifindex, dirs, load, ctx, att, step);
+		if (!err || want == TC_ATTACH_TCX || err != -EINVAL)
+			return err;
+		verbose("no TCX here (%s: %s): using a clsact qdisc and cls_bpf filters", *step,
+			strerror(-err));
+	}
+	return load_attach_as(TC_ATTACH_CLSACT, ifindex, dirs, load, ctx, att, step);
+}
+
 static void detach_filter(struct tc_attachment *a)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex,

@@ -49,6 +49,22 @@ int tc_attach(struct tc_attachment *a, const struct bpf_program *prog, int ifind
 	      enum tc_attach_kind kind, const char **step);
 
 /*
+ * Open and load the BPF object for kind (calling tc_prepare() on its programs), giving its
+ * ingress and egress programs in progs. 0, or a negative errno with *step set.
+ */
+typedef int (*tc_load_fn)(enum tc_attach_kind kind, void *ctx, struct bpf_program **progs,
+			  const char **step);
+
+/*
+ * Load with load and attach on ifindex the programs of the directions in dirs ([0] ingress,
+ * [1] egress) into att[0..1]: by TCX, and where the kernel has none (EINVAL) by clsact, each try
+ * from a fresh load; want other than TC_ATTACH_NONE: that way only. 0, or a negative errno with
+ * *step set and nothing left attached.
+ */
+int tc_load_attach(enum tc_attach_kind want, int ifindex, const bool dirs[2], tc_load_fn load,
+		   void *ctx, struct tc_attachment att[2], const char **step);
+
+/*
  * Remove what tc_attach() added on these, then each qdisc we created that is left empty.
  * Entries with nothing attached are skipped; a device that is gone took everything with it.
  */
