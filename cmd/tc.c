@@ -103,19 +103,24 @@ static void add_drop_rule(const char *arg)
 	tc_opts.rules[c->n_rules++] = arg;
 }
 
+/* A bare --stats may take its INTERVAL from the next word: argp gives optional values with = only. */
+static bool interval_open;
+
 static void set_stats(const char *arg)
 {
 	tc_opts.interval = 1;
+	interval_open = !arg;
 	if (arg && !parse_seconds(arg, &tc_opts.interval))
 		usage_error("invalid --stats '%s': expected a number of seconds > 0", arg);
 }
 
-/* DEV, or the INTERVAL right after a bare --stats (argp gives optional values only with =). */
-static void positional(const char *arg, struct argp_state *state)
+/* DEV, or the INTERVAL of a bare --stats: a number that no interface here is called. */
+static void positional(const char *arg)
 {
-	if (state->next >= 2 && !strcmp(state->argv[state->next - 2], "--stats") &&
-	    parse_seconds(arg, &tc_opts.interval))
+	if (interval_open && parse_seconds(arg, &tc_opts.interval) && !if_nametoindex(arg)) {
+		interval_open = false;
 		return;
+	}
 	if (tc_opts.dev)
 		usage_error("unexpected argument '%s' (one DEV only)", arg);
 	tc_opts.dev = arg;
@@ -164,9 +169,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		tc_opts.cleanup = true;
 		break;
 	case ARGP_KEY_ARG:
-		positional(arg, state);
+		positional(arg);
 		break;
 	default:
+		(void)state;
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;

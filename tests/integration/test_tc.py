@@ -161,7 +161,7 @@ def test_100_ipv6_pings_both_directions():
 
 def test_stats_count_exactly():
     with pair() as p:
-        rows, _ = tc_events(p, ["--stats=10", "--ingress", "--egress"],
+        rows, _ = tc_events(p, ["--stats", "10", "--ingress", "--egress"],
                             lambda: p.ping(B4, 100), type_=None)
     protos = [r for r in rows if r["type"] == "proto" and r["proto"] == "icmp"]
     flows = [r for r in rows if r["type"] == "flow" and r["proto"] == "icmp"]
