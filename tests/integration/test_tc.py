@@ -63,6 +63,18 @@ class Pair:
             sh("ip", "-n", ns, "addr", "add", addr + "/26", "dev", f"{dev}.v")
             sh("ip", "-n", ns, "link", "set", f"{dev}.v", "up")
 
+    def static_neighbors(self):
+        """Each end knows the other's MAC for good: no neighbor discovery packets at all."""
+        macs = {}
+        for ns, dev in ((self.ns_a, self.dev_a), (self.ns_b, self.dev_b)):
+            link = sh("ip", "-n", ns, "-o", "link", "show", dev).stdout.decode()
+            macs[ns] = re.search(r"link/ether ([0-9a-f:]+)", link).group(1)
+        for ns, dev, peer, addrs in ((self.ns_a, self.dev_a, self.ns_b, (B4, B6)),
+                                     (self.ns_b, self.dev_b, self.ns_a, (A4, A6))):
+            for addr in addrs:
+                sh("ip", "-n", ns, "neigh", "replace", addr, "lladdr", macs[peer], "nud",
+                   "permanent", "dev", dev)
+
     def in_a(self, *cmd, **kw):
         return sh("ip", "netns", "exec", self.ns_a, *cmd, **kw)
 
@@ -159,18 +171,33 @@ def test_100_ipv6_pings_both_directions():
     assert all(e["len"] == 118 and e["ttl"] == 64 and e["l3"] == "ipv6" for e in requests)
 
 
+def stats_totals(rows):
+    """The last report's rows (the one at exit: totals), by direction and protocol or flow."""
+    protos = {(r["direction"], r["proto"]): (r["packets"], r["bytes"])
+              for r in rows if r["type"] == "proto"}
+    flows = {(r["src"], r["dst"], r["direction"]): (r["packets"], r["bytes"])
+             for r in rows if r["type"] == "flow"}
+    return protos, flows
+
+
 def test_stats_count_exactly():
     with pair() as p:
-        rows, _ = tc_events(p, ["--stats", "10", "--ingress", "--egress"],
-                            lambda: p.ping(B4, 100), type_=None)
-    protos = [r for r in rows if r["type"] == "proto" and r["proto"] == "icmp"]
-    flows = [r for r in rows if r["type"] == "flow" and r["proto"] == "icmp"]
-    # The last report (at exit) has the totals: one row per direction.
-    last = {r["direction"]: (r["packets"], r["bytes"]) for r in protos[-2:]}
-    assert last == {"ingress": (100, 9800), "egress": (100, 9800)}, protos
-    last_flows = {(r["src"], r["dst"], r["direction"]): (r["packets"], r["bytes"])
-                  for r in flows[-2:]}
-    assert last_flows == {(A4, B4, "ingress"): (100, 9800), (B4, A4, "egress"): (100, 9800)}
+        p.static_neighbors()
+        # The IPv6 link-local chatter (router solicitations, MLD) is left out by --host.
+        tracers = [NsTracer(p.ns_b, ["tc", p.dev_b, "--json", "--egress", "--ingress"] + args)
+                   for args in (["--stats", "10", "--proto", "icmp"],
+                                ["--stats", "--host", "2001:db8::/64"])]
+        p.ping(B4, 100)
+        p.ping(B6, 100)
+        (rc4, out4, err4), (rc, out, err) = [t.stop() for t in tracers]
+        assert "ebpftrace_tc" not in p.tc_state()
+    assert rc4 == 0 and rc == 0, (err4, err)
+    protos, flows = stats_totals(json_lines(out4))
+    assert protos == {("ingress", "icmp"): (100, 9800), ("egress", "icmp"): (100, 9800)}, protos
+    assert flows == {(A4, B4, "ingress"): (100, 9800), (B4, A4, "egress"): (100, 9800)}, flows
+    protos, flows = stats_totals(json_lines(out))
+    assert protos == {("ingress", "icmpv6"): (100, 11800), ("egress", "icmpv6"): (100, 11800)}
+    assert flows == {(A6, B6, "ingress"): (100, 11800), (B6, A6, "egress"): (100, 11800)}, flows
 
 
 SEND_FRAMES = """
