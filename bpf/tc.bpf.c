@@ -158,7 +158,8 @@ static __always_inline void log_packet(struct __sk_buff *skb, const struct packe
 static __always_inline void capture_packet(struct __sk_buff *skb, const struct packet_info *p,
 					   __u8 dir, int rule)
 {
-	struct tc_capture *c = bpf_map_lookup_elem(&capture, &(__u32){ 0 });
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct tc_capture *c = bpf_map_lookup_elem(&capture, &cpu);
 	__u64 cap = skb->len; /* 64 bits: a 32-bit copy's bound would not carry over to it */
 
 	if (!c)
