@@ -49,7 +49,7 @@ LIBBPF_STATIC	= $(wildcard $(shell pkg-config --variable=libdir libbpf 2>/dev/nu
 STATIC_LIBBPF	:= -Wl,-Bstatic -lbpf -Wl,-Bdynamic
 LIBBPF_LIBS	= $(if $(LIBBPF_STATIC),$(STATIC_LIBBPF),-lbpf) -lelf -lz
 # elfutils' libdw symbolizes user and kernel stacks (memleak).
-LDLIBS		:= -ldw
+LDLIBS		:= -ldw -lpcap
 FEATURES	= $(if $(LIBBPF_STATIC),libbpf-static,libbpf-shared)
 
 CFLAGS		?= -O2 -g
@@ -110,6 +110,8 @@ $(BUILD)/helpers/%: tests/helpers/%.c
 
 # lsm-block's fixture submits IORING_OP_CONNECT through liburing.
 $(BUILD)/helpers/lsmprobe: HELPER_LIBS := -luring
+# The tc tests' other tool attaches with libbpf, as tools other than ours do.
+$(BUILD)/helpers/tc_counter: HELPER_LIBS = $(LIBBPF_LIBS)
 
 test:
 	tests/run
@@ -145,7 +147,7 @@ clean:
 BACKPORTS_PKGS	:= libbpf-dev bpftool libelf-dev libdw-dev
 DEPS_PKGS	:= clang llvm make gcc pkg-config zlib1g-dev python3 clang-format iproute2 \
 		   qemu-system-x86 busybox-static cpio kmod xz-utils bpftrace \
-		   libc6-dbg mandoc groff-base liburing-dev
+		   libc6-dbg mandoc groff-base liburing-dev libpcap-dev tcpdump iperf3 iputils-ping
 deps:
 	@missing=$$(for p in $(BACKPORTS_PKGS) $(DEPS_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \

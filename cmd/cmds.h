@@ -12,5 +12,8 @@ int cmd_memleak(int argc, char **argv);
 int cmd_lsm_block(int argc, char **argv);
 /* check runs lsm-block with a rule of each kind, in audit mode: every hook loads, none denies. */
 extern const char *const lsm_block_check_args[];
+int cmd_tc(int argc, char **argv);
+/* check runs tc on the loopback of the network namespace it makes for the check. */
+extern const char *const tc_check_args[];
 
 #endif

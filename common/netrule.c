@@ -368,3 +368,14 @@ void net_prefix_format(const struct net_prefix *p, char *buf, size_t size)
 	if (len != (v4 ? 32u : 128u))
 		snprintf(buf + n, size - n, "/%u", len);
 }
+
+void net_packet_rule_any(struct packet_rule *r)
+{
+	memset(r, 0, sizeof(*r));
+	net_prefix_any(&r->src);
+	net_prefix_any(&r->dst);
+	net_prefix_any(&r->host);
+	port_range_any(&r->sport);
+	port_range_any(&r->dport);
+	port_range_any(&r->port);
+}

@@ -37,6 +37,8 @@ bool net_parse_packet_rule(const char *s, struct packet_rule *r, char *err, size
 void net_prefix_any(struct net_prefix *p);
 void port_range_any(struct port_range *r);
 bool port_range_is_any(const struct port_range *r);
+/* The rule every packet matches, to fill in field by field (tc's --proto, --host, --port). */
+void net_packet_rule_any(struct packet_rule *r);
 
 /* An IPv4 address (network byte order) or a 16-byte IPv6 one, as net_prefix keeps addresses. */
 void net_addr_from_ipv4(uint32_t be, uint32_t out[4]);

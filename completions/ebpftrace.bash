@@ -1,7 +1,7 @@
 # bash completion for ebpftrace. Options are read from `ebpftrace <subcommand> --help`, so they
 # never go stale; the subcommand list is checked against `ebpftrace help` by the tests.
 
-_ebpftrace_subcommands="exec runqlat tcpconnlat memleak kill open lsm-block"
+_ebpftrace_subcommands="exec runqlat tcpconnlat memleak kill open lsm-block tc"
 _ebpftrace_builtins="help check"
 
 # Long and short options from a subcommand's --help.
@@ -45,6 +45,27 @@ _ebpftrace_list()
 	COMPREPLY=($(compgen -P "$pre" -W "$words" -- "${cur##*,}"))
 }
 
+# tc's own: DEV is a network interface, -w a file; the rest take free-form values.
+_ebpftrace_tc_values()
+{
+	local opt=$1 cur=$2
+	case "$opt" in
+	-w | --write)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
+		;;
+	--attach)
+		COMPREPLY=($(compgen -W "tcx clsact" -- "$cur"))
+		;;
+	--proto)
+		COMPREPLY=($(compgen -W "tcp udp icmp icmpv6 sctp" -- "$cur"))
+		;;
+	--sample | --snaplen | --stats | --top | --drop | --host | --port) ;;
+	*) return 1 ;;
+	esac
+	return 0
+}
+
 # kill's -s and open's --flags take lists of names.
 _ebpftrace_name_lists()
 {
@@ -69,6 +90,7 @@ _ebpftrace_values()
 	# runqlat's -P and -L are flags (per process, per thread), not --ppid or --lport.
 	[ "$sub" = runqlat ] && [[ $opt == -P || $opt == -L ]] && return 1
 	[ "$sub" = memleak ] && _ebpftrace_memleak_values "$opt" "$cur" && return 0
+	[ "$sub" = tc ] && _ebpftrace_tc_values "$opt" "$cur" && return 0
 	# memleak's -t is a flag (--trace), not --tid.
 	[ "$sub" = memleak ] && [ "$opt" = -t ] && return 1
 	_ebpftrace_name_lists "$sub" "$opt" "$cur" && return 0
@@ -132,6 +154,8 @@ _ebpftrace()
 	_ebpftrace_values "$cmd" "$sub" "$prev" "$cur" && return
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(_ebpftrace_options "$cmd" "$sub")" -- "$cur"))
+	elif [ "$sub" = tc ]; then
+		COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur"))
 	fi
 }
 

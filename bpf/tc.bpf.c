@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tc: one program per direction on a device, as a TCX link (6.6+) or a cls_bpf filter in
+ * direct-action mode under a clsact qdisc. Both read the same return codes: -1 is TCX_NEXT and
+ * TC_ACT_UNSPEC (let the next program or filter decide: never skip what others attached), 2 is
+ * TCX_DROP and TC_ACT_SHOT. The packet is parsed once; --drop rules decide its fate, the filter
+ * whether it is logged, captured or counted.
+ */
+#include "common.bpf.h"
+#include "packet.bpf.h"
+#include "tc.h"
+
+#define TC_NEXT -1
+#define TC_DROP 2
+
+const volatile struct tc_cfg tc_cfg = {};
+/*
+ * The rules are not in .rodata: packet_rule_matches() takes a plain pointer, and through one the
+ * compiler would take a const object for its initializer and fold the matching away.
+ */
+struct packet_rule tc_filter = {};	       /* --proto, --host, --port */
+struct packet_rule tc_drop[TC_MAX_RULES] = {}; /* --drop */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TC_MAX_RULES);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* --sample: packets seen on this CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, TC_MAX_PROTOS);
+	__type(key, struct packet_proto_key);
+	__type(value, struct packet_counter);
+} protos SEC(".maps");
+
+/* LRU: a flood of new flows pushes old ones out, never stops the counting of the protocols. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, TC_MAX_FLOWS);
+	__type(key, struct packet_flow_key);
+	__type(value, struct packet_counter);
+} flows SEC(".maps");
+
+struct tc_capture {
+	struct tc_event e;
+	__u8 data[TC_SNAP_MAX];
+};
+
+/*
+ * -w: the record with the packet's bytes is built here, a slot per CPU (user space sets
+ * max_entries to the number of CPUs): too big for a per-CPU array's 32 KiB values. tc programs
+ * run with bottom halves off, so two runs never share a CPU's slot at once.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tc_capture);
+} capture SEC(".maps");
+
+static __always_inline int drop_rule(const struct packet_info *p)
+{
+	for (int i = 0; i < TC_MAX_RULES; i++) {
+		if (i >= tc_cfg.n_rules)
+			break;
+		if (packet_matches(&tc_drop[i], p))
+			return i;
+	}
+	return -1;
+}
+
+static __always_inline void count_drop(int rule)
+{
+	__u32 key = rule;
+	__u64 *n = bpf_map_lookup_elem(&drops, &key);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline bool sampled_out(void)
+{
+	__u32 zero = 0;
+	__u64 *n;
+
+	if (tc_cfg.sample <= 1)
+		return false;
+	n = bpf_map_lookup_elem(&seen, &zero);
+	return n && (*n)++ % tc_cfg.sample;
+}
+
+static __always_inline void count_in(void *map, const void *key, __u32 len)
+{
+	struct packet_counter *c = bpf_map_lookup_elem(map, key);
+
+	if (!c) {
+		struct packet_counter first = { 1, len };
+
+		bpf_map_update_elem(map, key, &first, BPF_NOEXIST);
+		return;
+	}
+	c->packets++;
+	c->bytes += len;
+}
+
+static __always_inline void count_packet(const struct packet_info *p, __u8 dir, __u32 len)
+{
+	struct packet_proto_key pk = { .ethertype = p->ethertype, .dir = dir };
+	struct packet_flow_key fk = { .ethertype = p->ethertype, .dir = dir };
+	bool ip = p->ethertype == PACKET_ETH_P_IP || p->ethertype == PACKET_ETH_P_IPV6;
+
+	if (ip)
+		pk.proto = p->proto;
+	count_in(&protos, &pk, len);
+	if (!ip)
+		return;
+	__builtin_memcpy(fk.src, p->src, sizeof(fk.src));
+	__builtin_memcpy(fk.dst, p->dst, sizeof(fk.dst));
+	fk.sport = p->sport;
+	fk.dport = p->dport;
+	fk.proto = p->proto;
+	count_in(&flows, &fk, len);
+}
+
+static __always_inline void fill_event(struct tc_event *e, struct __sk_buff *skb,
+				       const struct packet_info *p, __u8 dir, int rule)
+{
+	e->ts_ns = bpf_ktime_get_ns();
+	e->len = skb->len;
+	e->cap_len = 0;
+	e->dir = dir;
+	e->dropped = rule >= 0;
+	e->rule = rule >= 0 ? rule : 0;
+	e->pkt = *p;
+}
+
+static __always_inline void log_packet(struct __sk_buff *skb, const struct packet_info *p, __u8 dir,
+				       int rule)
+{
+	struct tc_event *e = event_reserve(struct tc_event);
+
+	if (!e)
+		return;
+	fill_event(e, skb, p, dir, rule);
+	event_submit(e);
+}
+
+static __always_inline void capture_packet(struct __sk_buff *skb, const struct packet_info *p,
+					   __u8 dir, int rule)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct tc_capture *c = bpf_map_lookup_elem(&capture, &cpu);
+	__u64 cap = skb->len; /* 64 bits: a 32-bit copy's bound would not carry over to it */
+
+	if (!c)
+		return;
+	if (cap > tc_cfg.snaplen)
+		cap = tc_cfg.snaplen;
+	fill_event(&c->e, skb, p, dir, rule);
+	/* The verifier must see the bound where the size is used, not only where it was set. */
+	barrier_var(cap);
+	if (cap > TC_SNAP_MAX)
+		return;
+	/* Not "cap &&": a 6.1 verifier learns no lower bound from a test against 0. */
+	if (cap < PACKET_ETH_HLEN || bpf_skb_load_bytes(skb, 0, c->data, cap))
+		cap = 0;
+	barrier_var(cap);
+	if (cap > TC_SNAP_MAX)
+		return;
+	c->e.cap_len = cap;
+	event_output(c, sizeof(c->e) + cap);
+}
+
+static __always_inline void observe(struct __sk_buff *skb, const struct packet_info *p, __u8 dir,
+				    int rule)
+{
+	if (tc_cfg.filtered && !packet_matches(&tc_filter, p))
+		return;
+	if (tc_cfg.mode == TC_MODE_STATS)
+		count_packet(p, dir, skb->len);
+	else if (sampled_out())
+		return;
+	else if (tc_cfg.mode == TC_MODE_LOG)
+		log_packet(skb, p, dir, rule);
+	else
+		capture_packet(skb, p, dir, rule);
+}
+
+static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
+{
+	struct packet_info p = {};
+	int rule;
+
+	packet_parse(skb, &p);
+	rule = drop_rule(&p);
+	if (rule >= 0)
+		count_drop(rule);
+	observe(skb, &p, dir, rule);
+	return rule >= 0 ? TC_DROP : TC_NEXT;
+}
+
+SEC("tcx/ingress")
+int ebpftrace_tc_in(struct __sk_buff *skb)
+{
+	return handle(skb, TC_INGRESS);
+}
+
+SEC("tcx/egress")
+int ebpftrace_tc_eg(struct __sk_buff *skb)
+{
+	return handle(skb, TC_EGRESS);
+}
