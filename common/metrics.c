@@ -463,21 +463,8 @@ static void method_of(const struct bpf_program *p, char *buf, size_t size)
 	snprintf(buf, size, "%.*s", (int)strcspn(sec, "/"), sec);
 }
 
-static bool bpf_stats_enabled(void)
-{
-	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "r");
-	int on = 0;
-
-	if (f) {
-		if (fscanf(f, "%d", &on) != 1)
-			on = 0;
-		fclose(f);
-	}
-	return on == 1;
-}
-
 static void program_lines(struct strbuf *info, struct strbuf *runs, struct strbuf *times,
-			  const struct bpf_object *obj, bool stats)
+			  const struct bpf_object *obj)
 {
 	const char *sub = strchr(prog_name, ' ') ? strchr(prog_name, ' ') + 1 : prog_name;
 	struct bpf_program *p;
@@ -496,7 +483,7 @@ static void program_lines(struct strbuf *info, struct strbuf *runs, struct strbu
 			  "program=\"%s\",method=\"%s\"} 1\n",
 			  EBPFTRACE_VERSION, libbpf_major_version(), libbpf_minor_version(), sub,
 			  bpf_program__name(p), method);
-		if (!stats || bpf_prog_get_info_by_fd(bpf_program__fd(p), &pi, &len))
+		if (bpf_prog_get_info_by_fd(bpf_program__fd(p), &pi, &len))
 			continue;
 		sb_printf(runs, "ebpftrace_program_runs_total{program=\"%s\"} %llu\n",
 			  bpf_program__name(p), (unsigned long long)pi.run_cnt);
@@ -509,12 +496,11 @@ static void program_lines(struct strbuf *info, struct strbuf *runs, struct strbu
 static void self_metrics(struct strbuf *sb)
 {
 	struct strbuf info = {}, runs = {}, times = {};
-	bool stats = bpf_stats_enabled();
 	uint64_t lost = 0;
 
 	pthread_mutex_lock(&m.lock);
 	for (size_t i = 0; i < m.nobjs; i++) {
-		program_lines(&info, &runs, &times, m.objs[i], stats);
+		program_lines(&info, &runs, &times, m.objs[i]);
 		lost += lost_events_read(m.objs[i]);
 	}
 	pthread_mutex_unlock(&m.lock);
@@ -529,14 +515,14 @@ static void self_metrics(struct strbuf *sb)
 	       "Updates dropped because --metrics-max-series was reached", METRIC_COUNTER);
 	sb_printf(sb, "ebpftrace_metrics_dropped_total %llu\n",
 		  (unsigned long long)atomic_load(&m.dropped));
-	if (stats) {
-		header(sb, "ebpftrace_program_runs_total",
-		       "Runs of each BPF program (kernel.bpf_stats_enabled)", METRIC_COUNTER);
-		sb_put(sb, runs.buf, runs.len);
-		header(sb, "ebpftrace_program_run_seconds_total",
-		       "Time spent in each BPF program (kernel.bpf_stats_enabled)", METRIC_COUNTER);
-		sb_put(sb, times.buf, times.len);
-	}
+	/* The kernel counts only while statistics are on (kernel.bpf_stats_enabled, or an fd of
+	 * BPF_ENABLE_STATS, which the sysctl does not show): the counts then stand still. */
+	header(sb, "ebpftrace_program_runs_total",
+	       "Runs of each BPF program while kernel.bpf_stats_enabled is on", METRIC_COUNTER);
+	sb_put(sb, runs.buf, runs.len);
+	header(sb, "ebpftrace_program_run_seconds_total",
+	       "Time in each BPF program while kernel.bpf_stats_enabled is on", METRIC_COUNTER);
+	sb_put(sb, times.buf, times.len);
 	sb_free(&info);
 	sb_free(&runs);
 	sb_free(&times);

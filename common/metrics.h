@@ -9,7 +9,8 @@
  * gauge where it prints a report, metrics_observe() for a latency histogram, or
  * metrics_watch_hist_map() for the log2 histograms a BPF map holds (read at each scrape). This
  * file only formats. Self-metrics come for free: build and program info, lost events, program run
- * counts and times (under kernel.bpf_stats_enabled), and what the series cap dropped.
+ * counts and times (which the kernel keeps under kernel.bpf_stats_enabled), and what the series
+ * cap dropped.
  *
  * Every update is a no-op without --metrics. A family's series are created on first update and
  * capped in number over all families (--metrics-max-series); an update that would need a new
