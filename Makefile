@@ -4,7 +4,7 @@
 #   make SAN=1        the same with ASan+UBSan, into build/asan/ (used by the tests)
 #   make test         lint, unit tests, integration tests (root), VM tests, each also under ASan+UBSan
 #   make deps         install build and test dependencies (Debian 12 / Ubuntu; needs root)
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make install      PREFIX=/usr/local DESTDIR= (SYSTEMD_DIR=$(PREFIX)/lib/systemd/system)
 #
 # build/vmlinux.h is generated from the running kernel's BTF. On a machine without
 # /sys/kernel/btf/vmlinux, point VMLINUX_BTF at any file with kernel BTF (a vmlinux image, or
@@ -15,6 +15,7 @@ LIBBPF_MIN	:= 1.4.0
 BPFTOOL_MIN	:= 7.5.0
 
 PREFIX		?= /usr/local
+SYSTEMD_DIR	?= $(PREFIX)/lib/systemd/system
 DESTDIR		?=
 CC		?= gcc
 CLANG		?= clang
@@ -132,6 +133,10 @@ install: $(BUILD)/ebpftrace
 	install -m 0644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -D -m 0644 completions/ebpftrace.bash \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/ebpftrace
+	install -d $(DESTDIR)$(SYSTEMD_DIR)/ebpftrace@memleak.service.d
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|' dist/ebpftrace@.service > $(DESTDIR)$(SYSTEMD_DIR)/ebpftrace@.service
+	install -m 0644 dist/ebpftrace@memleak.service.d/capabilities.conf \
+		$(DESTDIR)$(SYSTEMD_DIR)/ebpftrace@memleak.service.d/
 
 clean:
 	rm -rf build/ebpftrace build/asan build/obj build/helpers build/unit-tests build/*.o build/*.d \

@@ -84,7 +84,8 @@ _ebpftrace_values()
 		COMPREPLY=($(compgen -W "$(cat /proc/[0-9]*/comm 2>/dev/null | sort -u)" -- "$cur"))
 		return 0
 		;;
-	-d | --duration | --count | --max-args | --ringbuf-size | -l | --line)
+	-d | --duration | --count | --max-args | --ringbuf-size | -l | --line | --metrics | \
+		--metrics-max-series)
 		return 0
 		;;
 	--method)
