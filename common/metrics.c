@@ -128,9 +128,11 @@ static struct metric_series *series_of(struct metric_family *f, const char *cons
 	for (s = f->series; s < f->series + f->nseries; s++) {
 		size_t i = 0;
 
-		while (i < n && s->names[i] == names[i] && !strcmp(s->values[i], values[i]))
+		if (s->nlabels != n)
+			continue;
+		while (i < n && !strcmp(s->names[i], names[i]) && !strcmp(s->values[i], values[i]))
 			i++;
-		if (i == n && s->nlabels == n)
+		if (i == n)
 			return s;
 	}
 	if (atomic_fetch_add(&m.nseries, 1) >= m.max_series)
