@@ -24,6 +24,7 @@
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 struct metric_series {
+	uint64_t hash; /* of the labels */
 	const char *names[METRIC_MAX_LABELS];
 	char *values[METRIC_MAX_LABELS];
 	size_t nlabels;
@@ -119,23 +120,74 @@ bool metrics_on(void)
 	return m.arg != NULL;
 }
 
+/* FNV-1a over the names and values, each with its NUL. */
+static uint64_t labels_hash(const char *const *names, const char *const *values, size_t n)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (size_t i = 0; i < 2 * n; i++) {
+		const char *p = i & 1 ? values[i / 2] : names[i / 2];
+
+		do
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		while (*p++);
+	}
+	return h;
+}
+
+static bool series_is(const struct metric_series *s, uint64_t hash, const char *const *names,
+		      const char *const *values, size_t n)
+{
+	if (s->hash != hash || s->nlabels != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s->names[i], names[i]) || strcmp(s->values[i], values[i]))
+			return false;
+	return true;
+}
+
+static void index_put(size_t *index, size_t cap, uint64_t hash, size_t i)
+{
+	size_t j = hash & (cap - 1);
+
+	while (index[j])
+		j = (j + 1) & (cap - 1);
+	index[j] = i + 1;
+}
+
+/* Keep the index at most half full, so that a lookup probes a few slots. */
+static bool index_room(struct metric_family *f)
+{
+	size_t cap = f->index_cap ? 2 * f->index_cap : 16;
+	size_t *index;
+
+	if (2 * (f->nseries + 1) <= f->index_cap)
+		return true;
+	index = calloc(cap, sizeof(*index));
+	if (!index)
+		return false;
+	for (size_t i = 0; i < f->nseries; i++)
+		index_put(index, cap, f->series[i].hash, i);
+	free(f->index);
+	f->index = index;
+	f->index_cap = cap;
+	return true;
+}
+
 /* The series of f with these labels, created if there is room; call with f->lock held. */
 static struct metric_series *series_of(struct metric_family *f, const char *const *names,
 				       const char *const *values, size_t n)
 {
+	uint64_t hash = labels_hash(names, values, n);
 	struct metric_series *s;
 
-	for (s = f->series; s < f->series + f->nseries; s++) {
-		size_t i = 0;
-
-		if (s->nlabels != n)
-			continue;
-		while (i < n && !strcmp(s->names[i], names[i]) && !strcmp(s->values[i], values[i]))
-			i++;
-		if (i == n)
+	for (size_t j = hash & (f->index_cap - 1); f->index_cap && f->index[j];
+	     j = (j + 1) & (f->index_cap - 1)) {
+		s = &f->series[f->index[j] - 1];
+		if (series_is(s, hash, names, values, n))
 			return s;
 	}
-	if (atomic_fetch_add(&m.nseries, 1) >= m.max_series)
+	if (atomic_fetch_add(&m.nseries, 1) >= m.max_series || !index_room(f))
 		goto full;
 	if (f->nseries == f->cap) {
 		size_t cap = f->cap ? 2 * f->cap : 8;
@@ -146,8 +198,9 @@ static struct metric_series *series_of(struct metric_family *f, const char *cons
 		f->series = grown;
 		f->cap = cap;
 	}
+	index_put(f->index, f->index_cap, hash, f->nseries);
 	s = &f->series[f->nseries++];
-	*s = (struct metric_series){ .nlabels = n };
+	*s = (struct metric_series){ .hash = hash, .nlabels = n };
 	for (size_t i = 0; i < n; i++) {
 		s->names[i] = names[i];
 		s->values[i] = strdup(values[i]);
@@ -238,6 +291,8 @@ static void free_series(struct metric_family *f)
 	}
 	atomic_fetch_sub(&m.nseries, f->nseries);
 	f->nseries = 0;
+	if (f->index)
+		memset(f->index, 0, f->index_cap * sizeof(*f->index));
 }
 
 void metrics_clear(struct metric_family *f)
@@ -372,21 +427,43 @@ static void label_value(struct strbuf *sb, const char *s)
 	}
 }
 
-/* {a="x",b="y"}, with one more label (le) when extra is set; nothing when there are none. */
-static void labels(struct strbuf *sb, const struct metric_series *s, const char *extra,
-		   const char *extra_value)
+/* a="x",b="y": a series' labels, written once for all its lines. */
+static void label_text(struct strbuf *lab, const struct metric_series *s)
 {
-	if (!s->nlabels && !extra)
-		return;
-	sb_putc(sb, '{');
+	lab->len = 0;
 	for (size_t i = 0; i < s->nlabels; i++) {
-		sb_printf(sb, "%s%s=\"", i ? "," : "", s->names[i]);
-		label_value(sb, s->values[i]);
-		sb_putc(sb, '"');
+		if (i)
+			sb_putc(lab, ',');
+		sb_puts(lab, s->names[i]);
+		sb_puts(lab, "=\"");
+		label_value(lab, s->values[i]);
+		sb_putc(lab, '"');
 	}
-	if (extra)
-		sb_printf(sb, "%s%s=\"%s\"", s->nlabels ? "," : "", extra, extra_value);
-	sb_putc(sb, '}');
+}
+
+/* "name{labels,le="le"} ": the start of a sample line; no braces when there are no labels. */
+static void sample(struct strbuf *sb, const char *name, const char *suffix,
+		   const struct strbuf *lab, const char *le)
+{
+	sb_puts(sb, name);
+	sb_puts(sb, suffix);
+	if (lab->len || le) {
+		sb_putc(sb, '{');
+		sb_put(sb, lab->buf, lab->len);
+		if (le) {
+			sb_puts(sb, lab->len ? ",le=\"" : "le=\"");
+			sb_puts(sb, le);
+			sb_putc(sb, '"');
+		}
+		sb_putc(sb, '}');
+	}
+	sb_putc(sb, ' ');
+}
+
+static void u64_line(struct strbuf *sb, uint64_t v)
+{
+	sb_u64(sb, v);
+	sb_putc(sb, '\n');
 }
 
 /* Nanoseconds as exact decimal seconds. */
@@ -399,30 +476,40 @@ static void seconds(char *buf, size_t size, uint64_t ns)
 		buf[--n] = '\0';
 }
 
+/* The bucket bounds of f: slot k holds what is below 2^k units. Returns how many. */
+static size_t bucket_bounds(const struct metric_family *f, char (*le)[24])
+{
+	size_t k = 0;
+
+	while (k < HIST_SLOTS - 1 && (1ull << k) <= HIST_MAX_NS / f->hist_div) {
+		seconds(le[k], sizeof(le[k]), (1ull << k) * f->hist_div);
+		k++;
+	}
+	return k;
+}
+
 static void histogram(struct strbuf *sb, const struct metric_family *f,
-		      const struct metric_series *s)
+		      const struct metric_series *s, const struct strbuf *lab, char (*le)[24],
+		      size_t nle)
 {
 	uint64_t total = 0;
-	char le[32];
+	char sum[32];
 
 	for (size_t k = 0; k < HIST_SLOTS; k++) {
 		total += s->kept->slots[k] + s->now->slots[k];
-		/* Slot k holds what is below 2^k units. */
-		if (k >= 64 || (1ull << k) > HIST_MAX_NS / f->hist_div)
-			continue;
-		seconds(le, sizeof(le), (1ull << k) * f->hist_div);
-		sb_printf(sb, "%s_bucket", f->name);
-		labels(sb, s, "le", le);
-		sb_printf(sb, " %llu\n", (unsigned long long)total);
+		if (k < nle) {
+			sample(sb, f->name, "_bucket", lab, le[k]);
+			u64_line(sb, total);
+		}
 	}
-	sb_printf(sb, "%s_bucket", f->name);
-	labels(sb, s, "le", "+Inf");
-	sb_printf(sb, " %llu\n%s_sum", (unsigned long long)total, f->name);
-	labels(sb, s, NULL, NULL);
-	seconds(le, sizeof(le), s->kept->sum + s->now->sum);
-	sb_printf(sb, " %s\n%s_count", le, f->name);
-	labels(sb, s, NULL, NULL);
-	sb_printf(sb, " %llu\n", (unsigned long long)total);
+	sample(sb, f->name, "_bucket", lab, "+Inf");
+	u64_line(sb, total);
+	sample(sb, f->name, "_sum", lab, NULL);
+	seconds(sum, sizeof(sum), s->kept->sum + s->now->sum);
+	sb_puts(sb, sum);
+	sb_putc(sb, '\n');
+	sample(sb, f->name, "_count", lab, NULL);
+	u64_line(sb, total);
 }
 
 static const char *const type_names[] = {
@@ -439,6 +526,10 @@ static void header(struct strbuf *sb, const char *name, const char *help, enum m
 
 static void family(struct strbuf *sb, struct metric_family *f)
 {
+	char le[HIST_SLOTS][24];
+	size_t nle = f->type == METRIC_HISTOGRAM ? bucket_bounds(f, le) : 0;
+	struct strbuf lab = {};
+
 	pthread_mutex_lock(&f->lock);
 	if (f->source)
 		read_source(f->source);
@@ -446,15 +537,16 @@ static void family(struct strbuf *sb, struct metric_family *f)
 	for (size_t i = 0; i < f->nseries; i++) {
 		const struct metric_series *s = &f->series[i];
 
+		label_text(&lab, s);
 		if (f->type == METRIC_HISTOGRAM) {
-			histogram(sb, f, s);
+			histogram(sb, f, s, &lab, le, nle);
 			continue;
 		}
-		sb_puts(sb, f->name);
-		labels(sb, s, NULL, NULL);
-		sb_printf(sb, " %llu\n", (unsigned long long)s->value);
+		sample(sb, f->name, "", &lab, NULL);
+		u64_line(sb, s->value);
 	}
 	pthread_mutex_unlock(&f->lock);
+	sb_free(&lab);
 }
 
 /* tp_btf, raw_tp, tracepoint, kprobe, uprobe...: the section's prefix is how libbpf attaches it. */

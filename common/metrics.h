@@ -47,6 +47,7 @@ struct metric_family {
 	pthread_mutex_t lock;
 	struct metric_series *series;
 	size_t nseries, cap;
+	size_t *index, index_cap; /* open addressing by label hash: series number + 1, 0 free */
 	struct metrics_hist_map *source;
 	struct metric_family *next;
 	bool listed;
