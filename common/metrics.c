@@ -622,7 +622,7 @@ static void self_metrics(struct strbuf *sb)
 	sb_free(&times);
 }
 
-static struct strbuf scrape(void)
+struct strbuf metrics_text(void)
 {
 	struct strbuf sb = {};
 	struct metric_family *f;
@@ -666,7 +666,7 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
 	if (strcmp(url, "/metrics"))
 		return reply(c, MHD_HTTP_NOT_FOUND, "not found: metrics are at /metrics\n");
-	sb = scrape();
+	sb = metrics_text();
 	r = MHD_create_response_from_buffer(sb.len, sb.buf, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		sb_free(&sb);

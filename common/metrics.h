@@ -110,6 +110,9 @@ struct metrics_hist_map {
 };
 
 void metrics_watch_hist_map(struct metrics_hist_map *m);
+
+/* What a scrape answers: every family, then the self-metrics. The caller frees it. */
+struct strbuf metrics_text(void);
 /*
  * hist_map_each() on the map, in step with scrapes: with clear, what is taken out is added to the
  * exported counts before a scrape can miss it. decode and fn are not called concurrently.
