@@ -377,7 +377,9 @@ def test_scrape_under_storm_is_bounded_and_counts_everything():
         assert tracer.returncode == 0, err
         out.seek(0)
         rows = json_lines(out.read())
-    assert len(took) >= 3 and max(took) < 1.0, took
+    # Scrapes kept answering while the storm went on, none waiting for it: a few seconds at
+    # worst on a loaded machine or in the emulated VM, where the storm itself lasts much longer.
+    assert len(took) >= 10 and max(took) < 3.0, took
     counted = sum(v for _, v in of(smp, "ebpftrace_open_events_total"))
     events = [r for r in rows if r["type"] == "open"]
     lost = sum(r["count"] for r in rows if r["type"] == "lost")
