@@ -567,7 +567,7 @@ static void program_lines(struct strbuf *info, struct strbuf *runs, struct strbu
 	{
 		struct bpf_prog_info pi = {};
 		__u32 len = sizeof(pi);
-		char method[32];
+		char method[32], secs[32];
 
 		if (bpf_program__fd(p) < 0)
 			continue;
@@ -581,9 +581,9 @@ static void program_lines(struct strbuf *info, struct strbuf *runs, struct strbu
 			continue;
 		sb_printf(runs, "ebpftrace_program_runs_total{program=\"%s\"} %llu\n",
 			  bpf_program__name(p), (unsigned long long)pi.run_cnt);
-		seconds(method, sizeof(method), pi.run_time_ns);
+		seconds(secs, sizeof(secs), pi.run_time_ns);
 		sb_printf(times, "ebpftrace_program_run_seconds_total{program=\"%s\"} %s\n",
-			  bpf_program__name(p), method);
+			  bpf_program__name(p), secs);
 	}
 }
 
