@@ -4,7 +4,7 @@
 #   make SAN=1        the same with ASan+UBSan, into build/asan/ (used by the tests)
 #   make test         lint, unit tests, integration tests (root), VM tests, each also under ASan+UBSan
 #   make deps         install build and test dependencies (Debian 12 / Ubuntu; needs root)
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make install      PREFIX=/usr/local DESTDIR= (SYSTEMD_DIR=$(PREFIX)/lib/systemd/system)
 #
 # build/vmlinux.h is generated from the running kernel's BTF. On a machine without
 # /sys/kernel/btf/vmlinux, point VMLINUX_BTF at any file with kernel BTF (a vmlinux image, or
@@ -15,6 +15,7 @@ LIBBPF_MIN	:= 1.4.0
 BPFTOOL_MIN	:= 7.5.0
 
 PREFIX		?= /usr/local
+SYSTEMD_DIR	?= $(PREFIX)/lib/systemd/system
 DESTDIR		?=
 CC		?= gcc
 CLANG		?= clang
@@ -48,8 +49,9 @@ HELPERS		:= $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 LIBBPF_STATIC	= $(wildcard $(shell pkg-config --variable=libdir libbpf 2>/dev/null)/libbpf.a)
 STATIC_LIBBPF	:= -Wl,-Bstatic -lbpf -Wl,-Bdynamic
 LIBBPF_LIBS	= $(if $(LIBBPF_STATIC),$(STATIC_LIBBPF),-lbpf) -lelf -lz
-# elfutils' libdw symbolizes user and kernel stacks (memleak).
-LDLIBS		:= -ldw -lpcap
+# elfutils' libdw symbolizes user and kernel stacks (memleak); libpcap writes tc -w files;
+# libmicrohttpd serves --metrics.
+LDLIBS		:= -ldw -lpcap -lmicrohttpd -lpthread
 FEATURES	= $(if $(LIBBPF_STATIC),libbpf-static,libbpf-shared)
 
 CFLAGS		?= -O2 -g
@@ -137,6 +139,10 @@ install: $(BUILD)/ebpftrace
 	install -m 0644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -D -m 0644 completions/ebpftrace.bash \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/ebpftrace
+	install -d $(DESTDIR)$(SYSTEMD_DIR)/ebpftrace@memleak.service.d
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|' dist/ebpftrace@.service > $(DESTDIR)$(SYSTEMD_DIR)/ebpftrace@.service
+	install -m 0644 dist/ebpftrace@memleak.service.d/capabilities.conf \
+		$(DESTDIR)$(SYSTEMD_DIR)/ebpftrace@memleak.service.d/
 
 clean:
 	rm -rf build/ebpftrace build/asan build/obj build/helpers build/unit-tests build/*.o build/*.d \
@@ -147,7 +153,8 @@ clean:
 BACKPORTS_PKGS	:= libbpf-dev bpftool libelf-dev libdw-dev
 DEPS_PKGS	:= clang llvm make gcc pkg-config zlib1g-dev python3 clang-format iproute2 \
 		   qemu-system-x86 busybox-static cpio kmod xz-utils bpftrace \
-		   libc6-dbg mandoc groff-base liburing-dev libpcap-dev tcpdump iperf3 iputils-ping
+		   libc6-dbg mandoc groff-base liburing-dev libpcap-dev tcpdump iperf3 iputils-ping \
+		   libmicrohttpd-dev prometheus
 deps:
 	@missing=$$(for p in $(BACKPORTS_PKGS) $(DEPS_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \

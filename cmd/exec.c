@@ -8,6 +8,7 @@
 #include "exec.skel.h"
 #include "cmds.h"
 #include "events.h"
+#include "metrics.h"
 #include "opts.h"
 #include "output.h"
 #include "setup.h"
@@ -74,6 +75,9 @@ static const struct out_field fields[] = {
 };
 
 static const struct out_field truncated_field = { "truncated", NULL, 0 };
+
+static struct metric_family exec_events = METRIC_FAMILY(
+	METRIC_COUNTER, "ebpftrace_exec_events_total", "Execs traced, by result", "result");
 
 struct args {
 	__u32 count;
@@ -145,6 +149,7 @@ static int handle_event(void *ctx, const void *data, size_t size)
 	collect_args(e, &args);
 	if (!line_matches(&args))
 		return 0;
+	metrics_add(&exec_events, METRIC_VALUES(metrics_result(e->ret)), 1);
 	out_row_begin("exec", e->ts_ns);
 	out_u64(&fields[F_PID], e->pid);
 	out_u64(&fields[F_PPID], e->ppid);
@@ -204,6 +209,8 @@ int cmd_exec(int argc, char **argv)
 		goto out;
 	out_init();
 	out_header(fields, ARRAY_SIZE(fields));
+	/* From 0 on: a rate over the first scrapes counts the first exec too. */
+	metrics_add(&exec_events, METRIC_VALUES("ok"), 0);
 	ret = events_run(skel->obj, "exec() calls", handle_event, NULL);
 out:
 	skel_detach(skel ? skel->skeleton : NULL, links, ARRAY_SIZE(links));

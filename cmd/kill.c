@@ -8,6 +8,7 @@
 #include "kill.skel.h"
 #include "cmds.h"
 #include "events.h"
+#include "metrics.h"
 #include "opts.h"
 #include "output.h"
 #include "probe.h"
@@ -109,6 +110,10 @@ static const char *const sources[KILL_SRC_COUNT] = {
 	[KILL_SRC_PIDFD_SEND_SIGNAL] = "pidfd_send_signal",
 };
 
+static struct metric_family kill_events =
+	METRIC_FAMILY(METRIC_COUNTER, "ebpftrace_kill_events_total",
+		      "Signals traced, by signal, source and result", "signal", "source", "result");
+
 static int handle_event(void *ctx, const void *data, size_t size)
 {
 	const struct kill_event *e = data;
@@ -128,6 +133,8 @@ static int handle_event(void *ctx, const void *data, size_t size)
 	out_result(&fields[F_RET], e->ret);
 	out_str(&fields[F_SOURCE], sources[e->source], SIZE_MAX);
 	out_row_end();
+	metrics_add(&kill_events, METRIC_VALUES(name, sources[e->source], metrics_result(e->ret)),
+		    1);
 	return 0;
 }
 

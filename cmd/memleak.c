@@ -16,6 +16,7 @@
 #include "memleak.skel.h"
 #include "cmds.h"
 #include "events.h"
+#include "metrics.h"
 #include "opts.h"
 #include "output.h"
 #include "setup.h"
@@ -569,18 +570,24 @@ static void print_allocs(const struct report *rep, int64_t id, struct strbuf *sb
 	}
 }
 
+static void report_totals(const struct report *rep, size_t nsums, uint64_t *bytes, uint64_t *allocs)
+{
+	*bytes = *allocs = 0;
+	for (size_t i = 0; i < nsums; i++) {
+		*bytes += rep->sums[i].bytes;
+		*allocs += rep->sums[i].allocs;
+	}
+}
+
 static void print_report(struct run *r, struct report *rep, size_t nsums)
 {
 	struct strbuf *sb = out_buf();
 	bool json = out_json();
 	size_t shown = nsums < opts.top ? nsums : opts.top;
-	uint64_t bytes = 0, allocs = 0;
+	uint64_t bytes, allocs;
 	char when[32];
 
-	for (size_t i = 0; i < nsums; i++) {
-		bytes += rep->sums[i].bytes;
-		allocs += rep->sums[i].allocs;
-	}
+	report_totals(rep, nsums, &bytes, &allocs);
 	if (json) {
 		sb_printf(sb, "{\"type\":\"report\",\"ts_ns\":%llu",
 			  (unsigned long long)wall_now_ns());
@@ -633,6 +640,67 @@ static void print_report(struct run *r, struct report *rep, size_t nsums)
 	out_flush();
 }
 
+static struct metric_family bytes_gauge =
+	METRIC_FAMILY(METRIC_GAUGE, "ebpftrace_memleak_outstanding_bytes",
+		      "Bytes allocated and not freed, at the last report");
+static struct metric_family allocs_gauge =
+	METRIC_FAMILY(METRIC_GAUGE, "ebpftrace_memleak_outstanding_allocations",
+		      "Allocations not freed, at the last report");
+static struct metric_family untracked =
+	METRIC_FAMILY(METRIC_COUNTER, "ebpftrace_memleak_untracked_total",
+		      "Stacks or allocations with no room in the kernel's tables", "what");
+static struct metric_family top_info =
+	METRIC_FAMILY(METRIC_INFO, "ebpftrace_memleak_top_stack_info",
+		      "The --top stacks with the most outstanding bytes, by rank", "rank", "stack");
+static struct metric_family top_bytes =
+	METRIC_FAMILY(METRIC_GAUGE, "ebpftrace_memleak_top_stack_outstanding_bytes",
+		      "Outstanding bytes of the stack of this rank", "rank");
+static struct metric_family top_allocs =
+	METRIC_FAMILY(METRIC_GAUGE, "ebpftrace_memleak_top_stack_outstanding_allocations",
+		      "Outstanding allocations of the stack of this rank", "rank");
+
+/* The innermost frames of a stack, on one line: a label value of bounded length. */
+#define LABEL_FRAMES 16
+
+static void stack_label(struct run *r, int64_t id, struct strbuf *sb)
+{
+	uint64_t ips[MEMLEAK_STACK_DEPTH] = {};
+	__u32 key = id;
+
+	sb->len = 0;
+	if (id < 0 || bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.stacks), &key, ips))
+		sb_puts(sb, "[stack not recorded]");
+	else
+		sym_stack_folded(r->sym, ips, LABEL_FRAMES, sb);
+	sb_putc(sb, '\0');
+}
+
+static void export_report(struct run *r, const struct report *rep, size_t nsums)
+{
+	struct strbuf label = {};
+	uint64_t bytes, allocs;
+	char rank[24];
+
+	if (!metrics_on())
+		return;
+	report_totals(rep, nsums, &bytes, &allocs);
+	metrics_set(&bytes_gauge, NULL, bytes);
+	metrics_set(&allocs_gauge, NULL, allocs);
+	metrics_set(&untracked, METRIC_VALUES("stacks"), r->skel->bss->stacks_lost);
+	metrics_set(&untracked, METRIC_VALUES("allocations"), r->skel->bss->allocs_lost);
+	metrics_clear(&top_info);
+	metrics_clear(&top_bytes);
+	metrics_clear(&top_allocs);
+	for (size_t i = 0; i < nsums && i < opts.top; i++) {
+		snprintf(rank, sizeof(rank), "%zu", i + 1);
+		stack_label(r, rep->sums[i].id, &label);
+		metrics_set(&top_info, METRIC_VALUES(rank, label.buf), 1);
+		metrics_set(&top_bytes, METRIC_VALUES(rank), rep->sums[i].bytes);
+		metrics_set(&top_allocs, METRIC_VALUES(rank), rep->sums[i].allocs);
+	}
+	sb_free(&label);
+}
+
 static int report(struct run *r)
 {
 	struct report rep = { .now_ns = mono_now_ns() };
@@ -658,6 +726,7 @@ static int report(struct run *r)
 	if (r->sym && r->pid)
 		symbolizer_refresh(r->sym);
 	print_report(r, &rep, n);
+	export_report(r, &rep, n);
 	free(rep.sums);
 	free(rep.recs);
 	return EXIT_OK;

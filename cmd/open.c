@@ -12,6 +12,7 @@
 #include "cmds.h"
 #include "events.h"
 #include "flags.h"
+#include "metrics.h"
 #include "opts.h"
 #include "output.h"
 #include "probe.h"
@@ -168,6 +169,10 @@ static struct out_field fields[] = {
 
 static const struct out_field truncated_field = { "truncated", NULL, 0 };
 
+static struct metric_family open_events =
+	METRIC_FAMILY(METRIC_COUNTER, "ebpftrace_open_events_total",
+		      "Opens traced, by syscall and result", "syscall", "result");
+
 static void print_flags(uint32_t flags)
 {
 	static struct strbuf sb;
@@ -219,8 +224,11 @@ static int handle_event(void *ctx, const void *data, size_t size)
 	out_u64(&fields[F_UID], e->uid);
 	out_str(&fields[F_COMM], e->comm, sizeof(e->comm));
 	out_result(&fields[F_RET], e->ret);
-	if (e->syscall < ARRAY_SIZE(syscall_names))
+	if (e->syscall < ARRAY_SIZE(syscall_names)) {
 		out_str(&fields[F_SYSCALL], syscall_names[e->syscall], SIZE_MAX);
+		metrics_add(&open_events,
+			    METRIC_VALUES(syscall_names[e->syscall], metrics_result(e->ret)), 1);
+	}
 	if (extended) {
 		print_flags(e->flags);
 		print_mode(e);

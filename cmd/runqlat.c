@@ -10,6 +10,7 @@
 #include "cmds.h"
 #include "events.h"
 #include "hist.h"
+#include "metrics.h"
 #include "opts.h"
 #include "output.h"
 #include "probe.h"
@@ -213,6 +214,28 @@ static size_t key_fields(__u64 id, const struct runqlat_hist *v, struct hist_key
 	}
 }
 
+/* Decoded for the output and for metrics alike. Callers are serialized (cgroup_path_of). */
+static const struct hist_log2 *decode(const void *key, const void *value, struct hist_key *fields,
+				      size_t *nfields)
+{
+	const struct runqlat_hist *v = value;
+
+	*nfields = key_fields(*(const __u64 *)key, v, fields);
+	return &v->hist;
+}
+
+/* Slots of usecs or msecs (-m): hist_div is set to match before tracing. */
+static struct metric_family latency = METRIC_HISTOGRAM_FAMILY(
+	"ebpftrace_runqlat_latency_seconds", "Time runnable tasks waited for a CPU", 1000);
+
+static struct metrics_hist_map hists = {
+	.family = &latency,
+	.key_size = sizeof(__u64),
+	.value_size = sizeof(struct runqlat_hist),
+	.cmp = key_cmp,
+	.decode = decode,
+};
+
 static void print_hist(const struct hist *h, const struct hist_key *key, size_t nkey,
 		       uint64_t ts_ns)
 {
@@ -226,21 +249,19 @@ static void print_hist(const struct hist *h, const struct hist_key *key, size_t 
 
 static void print_entry(void *ctx, const void *key, const void *value)
 {
-	const struct runqlat_hist *v = value;
-	struct hist h = hist_from_log2(&v->hist, rq.cfg.unit_ns, unit_name());
 	struct hist_key fields[2];
+	size_t n;
+	struct hist h = hist_from_log2(decode(key, value, fields, &n), rq.cfg.unit_ns, unit_name());
 	uint64_t *ts_ns = ctx;
 
-	print_hist(&h, fields, key_fields(*(const __u64 *)key, v, fields), *ts_ns);
+	print_hist(&h, fields, n, *ts_ns);
 }
 
 static void print_interval(void *ctx, uint64_t ts_ns)
 {
-	int fd = *(int *)ctx;
-
+	(void)ctx;
 	/* An interval without a single wait still says so: one empty histogram, without a key. */
-	if (!hist_map_each(fd, sizeof(__u64), sizeof(struct runqlat_hist), rq.interval > 0, key_cmp,
-			   print_entry, &ts_ns)) {
+	if (!metrics_hist_map_each(&hists, rq.interval > 0, print_entry, &ts_ns)) {
 		static const struct hist_log2 none;
 		struct hist h = hist_from_log2(&none, 1, unit_name());
 
@@ -283,7 +304,7 @@ static int load_method(enum attach_method m, void *ctx, const char **step)
 int cmd_runqlat(int argc, char **argv)
 {
 	struct runqlat_bpf *skel = NULL;
-	int ret, fd;
+	int ret;
 
 	parse_args(&argp, argc, argv, NULL);
 	ret = setup_system();
@@ -294,8 +315,10 @@ int cmd_runqlat(int argc, char **argv)
 	if (ret)
 		goto out;
 	out_init();
-	fd = bpf_map__fd(skel->maps.hists);
-	hist_run("run queue latency", rq.interval, rq.count, print_interval, &fd);
+	hists.fd = bpf_map__fd(skel->maps.hists);
+	latency.hist_div = rq.cfg.unit_ns;
+	metrics_watch_hist_map(&hists);
+	hist_run("run queue latency", rq.interval, rq.count, print_interval, NULL);
 	report_lost(skel);
 out:
 	skel_detach(skel ? skel->skeleton : NULL, NULL, 0);

@@ -11,6 +11,7 @@
 #include "cmds.h"
 #include "events.h"
 #include "hist.h"
+#include "metrics.h"
 #include "opts.h"
 #include "output.h"
 #include "probe.h"
@@ -191,6 +192,14 @@ static const struct out_field fields[] = {
 	[F_RESULT] = { "result", "RESULT", 0 },
 };
 
+static struct metric_family connects =
+	METRIC_FAMILY(METRIC_COUNTER, "ebpftrace_tcpconnlat_connects_total",
+		      "Connects traced, by result and IP version", "result", "ip_version");
+/* Fed by the events, or with --hist by the kernel's histograms (labelled as they are printed). */
+static struct metric_family latency =
+	METRIC_HISTOGRAM_FAMILY("ebpftrace_tcpconnlat_connect_latency_seconds",
+				"Time from connect to established", 1000, "ip_version");
+
 static const struct out_field result_json = { "result", NULL, 0 };
 static const struct out_field error_json = { "error", NULL, 0 };
 
@@ -246,6 +255,9 @@ static int handle_event(void *ctx, const void *data, size_t size)
 	if (e->err)
 		out_str(&error_json, errno_name(e->err), 32);
 	out_row_end();
+	metrics_add(&connects, METRIC_VALUES(result, family == AF_INET6 ? "6" : "4"), 1);
+	if (!e->failed)
+		metrics_observe(&latency, METRIC_VALUES(family == AF_INET6 ? "6" : "4"), e->lat_ns);
 	return 0;
 }
 
@@ -265,37 +277,56 @@ static void print_hist(const struct hist_log2 *log2, const struct hist_key *key,
 		hist_text(out_buf(), &h, key, nkey);
 }
 
+/* A histogram's key fields: the destination with --by-dest. Callers are serialized. */
+static const struct hist_log2 *decode_dest(const void *key, const void *value,
+					   struct hist_key *fields, size_t *nfields)
+{
+	static char daddr[INET6_ADDRSTRLEN];
+	const struct tcpconnlat_dest *d = key;
+
+	if (!inet_ntop(d->family == AF_INET6 ? AF_INET6 : AF_INET, d->daddr, daddr, sizeof(daddr)))
+		snprintf(daddr, sizeof(daddr), "?");
+	fields[0] = (struct hist_key){ .name = "daddr", .str = daddr, .len = sizeof(daddr) };
+	fields[1] = (struct hist_key){ .name = "dport", .num = d->dport };
+	*nfields = conn_opts.cfg.by_dest ? 2 : 0;
+	return value;
+}
+
 static void print_dest(void *ctx, const void *key, const void *value)
 {
-	const struct tcpconnlat_dest *d = key;
-	char daddr[INET6_ADDRSTRLEN] = "?";
-	const struct hist_key dest[] = {
-		{ .name = "daddr", .str = daddr, .len = sizeof(daddr) },
-		{ .name = "dport", .num = d->dport },
-	};
+	struct hist_key fields[2];
+	size_t n;
+	const struct hist_log2 *log2 = decode_dest(key, value, fields, &n);
 
-	inet_ntop(d->family == AF_INET6 ? AF_INET6 : AF_INET, d->daddr, daddr, sizeof(daddr));
-	print_hist(value, dest, conn_opts.cfg.by_dest ? ARRAY_SIZE(dest) : 0, *(uint64_t *)ctx);
+	print_hist(log2, fields, n, *(uint64_t *)ctx);
 }
+
+static struct metrics_hist_map hists = {
+	.family = &latency,
+	.key_size = sizeof(struct tcpconnlat_dest),
+	.value_size = sizeof(struct hist_log2),
+	.cmp = dest_cmp,
+	.decode = decode_dest,
+};
 
 static void print_interval(void *ctx, uint64_t ts_ns)
 {
 	static const struct hist_log2 none;
-	int fd = *(int *)ctx;
 
+	(void)ctx;
 	/* Without --by-dest there is one histogram, shown even when no connect completed. */
-	if (!hist_map_each(fd, sizeof(struct tcpconnlat_dest), sizeof(struct hist_log2),
-			   conn_opts.interval > 0, dest_cmp, print_dest, &ts_ns) &&
+	if (!metrics_hist_map_each(&hists, conn_opts.interval > 0, print_dest, &ts_ns) &&
 	    !conn_opts.cfg.by_dest)
 		print_hist(&none, NULL, 0, ts_ns);
 }
 
 static void run_hists(struct tcpconnlat_bpf *skel)
 {
-	int fd = bpf_map__fd(skel->maps.hists);
 	uint64_t lost;
 
-	hist_run("TCP connects", conn_opts.interval, conn_opts.count, print_interval, &fd);
+	hists.fd = bpf_map__fd(skel->maps.hists);
+	metrics_watch_hist_map(&hists);
+	hist_run("TCP connects", conn_opts.interval, conn_opts.count, print_interval, NULL);
 	lost = lost_events_read(skel->obj);
 	if (!lost)
 		return;

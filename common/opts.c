@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cgroup.h"
+#include "metrics.h"
 #include "opts.h"
 #include "util.h"
 
@@ -28,6 +29,11 @@ static const struct argp_option common_options[] = {
 	{ "verbose", 'v', NULL, 0, "Explain attach choices; show libbpf messages", 0 },
 	{ "ringbuf-size", OPT_RINGBUF, "SIZE", 0,
 	  "Ring buffer size, a power of two (e.g. 256K, 4M; default 1M)", 0 },
+	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0,
+	  "Serve Prometheus metrics at /metrics (ADDR default 127.0.0.1)", 0 },
+	{ "metrics-max-series", OPT_METRICS_MAX_SERIES, "N", 0,
+	  "At most N labelled series (default 1000, at most 10000)", 0 },
+	{ "quiet", OPT_QUIET, NULL, 0, "With --metrics: no table or JSON output", 0 },
 	{},
 };
 
@@ -93,6 +99,20 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 	case OPT_RINGBUF:
 		set_ringbuf_size(arg);
 		break;
+	case OPT_METRICS:
+		metrics_option(arg);
+		break;
+	case OPT_METRICS_MAX_SERIES:
+		metrics_max_series_option(arg);
+		break;
+	case OPT_QUIET:
+		common_opts.quiet = true;
+		break;
+	case ARGP_KEY_END:
+		if (common_opts.quiet && !metrics_on())
+			usage_error(
+				"--quiet needs --metrics: without it nothing would be reported");
+		return ARGP_ERR_UNKNOWN;
 	case ARGP_KEY_ARG: /* one the subcommand's own parser did not take */
 		usage_error("unexpected argument '%s'", arg);
 	default:

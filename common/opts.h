@@ -16,6 +16,7 @@ struct common_opts {
 	uint64_t ringbuf_size; /* bytes */
 	bool timestamp;	       /* -T */
 	bool json;	       /* --json */
+	bool quiet;	       /* --quiet: no table or JSON output (with --metrics) */
 };
 
 extern struct common_opts common_opts;
@@ -26,6 +27,9 @@ enum {
 	OPT_COUNT = 0x1000,
 	OPT_JSON,
 	OPT_RINGBUF,
+	OPT_METRICS,
+	OPT_METRICS_MAX_SERIES,
+	OPT_QUIET,
 	OPT_SUB = 0x2000,
 };
 

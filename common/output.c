@@ -351,6 +351,8 @@ bool out_flush(void)
 {
 	size_t done = 0;
 
+	if (common_opts.quiet)
+		out.sb.len = 0;
 	while (!out.closed && done < out.sb.len) {
 		ssize_t n = write(STDOUT_FILENO, out.sb.buf + done, out.sb.len - done);
 

@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include "check.h"
 #include "opts.h"
+#include "metrics.h"
 #include "setup.h"
 #include "util.h"
 
@@ -128,7 +129,7 @@ int setup_system(void)
 			BTF_VMLINUX);
 		return EXIT_UNSUPPORTED;
 	}
-	return EXIT_OK;
+	return metrics_start();
 }
 
 /* After open, before load: size the ring buffer from --ringbuf-size. */
@@ -201,10 +202,14 @@ int skel_try_load(struct bpf_object_skeleton *skel, bool attach, const char **st
 	err = setup_after_load(obj);
 	if (err)
 		return err;
-	if (!attach)
-		return 0;
-	*step = "attaching the BPF programs";
-	return bpf_object__attach_skeleton(skel);
+	if (attach) {
+		*step = "attaching the BPF programs";
+		err = bpf_object__attach_skeleton(skel);
+		if (err)
+			return err;
+	}
+	metrics_add_object(obj);
+	return 0;
 }
 
 int skel_load_attach(struct bpf_object_skeleton *skel)
@@ -228,6 +233,8 @@ void links_destroy(struct bpf_link **links, size_t n)
 	pthread_t threads[LINKS_AT_ONCE];
 	bool started[LINKS_AT_ONCE];
 
+	/* Every teardown starts here: no scrape may read the maps that go next. */
+	metrics_stop();
 	for (size_t base = 0; base < n; base += LINKS_AT_ONCE) {
 		size_t batch = n - base < LINKS_AT_ONCE ? n - base : LINKS_AT_ONCE;
 

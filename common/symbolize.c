@@ -315,6 +315,22 @@ void sym_frame_json(struct strbuf *sb, const struct sym_frame *f)
 	sb_putc(sb, '}');
 }
 
+void sym_stack_folded(struct symbolizer *s, const uint64_t *ips, size_t n, struct strbuf *sb)
+{
+	for (size_t i = 0; i < n && ips[i]; i++) {
+		struct sym_frame f = { .addr = ips[i] };
+
+		if (s)
+			symbolize(s, ips[i], true, &f);
+		if (i)
+			sb_putc(sb, ';');
+		if (f.function)
+			sb_puts(sb, f.function);
+		else
+			sb_printf(sb, "0x%llx", (unsigned long long)f.addr);
+	}
+}
+
 void sym_stack(struct symbolizer *s, const uint64_t *ips, size_t n, struct strbuf *sb, bool json,
 	       const char *indent)
 {

@@ -64,5 +64,7 @@ void sym_frame_json(struct strbuf *sb, const struct sym_frame *f);
  */
 void sym_stack(struct symbolizer *s, const uint64_t *ips, size_t n, struct strbuf *sb, bool json,
 	       const char *indent);
+/* The same stack on one line: function names (else addresses), innermost first, ';' between. */
+void sym_stack_folded(struct symbolizer *s, const uint64_t *ips, size_t n, struct strbuf *sb);
 
 #endif

@@ -112,7 +112,8 @@ _ebpftrace_values()
 		COMPREPLY=($(compgen -W "$(cat /proc/[0-9]*/comm 2>/dev/null | sort -u)" -- "$cur"))
 		return 0
 		;;
-	-d | --duration | --count | --max-args | --ringbuf-size | -l | --line | --deny-connect)
+	-d | --duration | --count | --max-args | --ringbuf-size | -l | --line | --deny-connect | \
+		--metrics | --metrics-max-series)
 		return 0
 		;;
 	-f | --file | --deny-exec | --deny-open)

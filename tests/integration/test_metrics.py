@@ -1,0 +1,489 @@
+"""--metrics: every subcommand's /metrics as promtool and a real Prometheus server read it.
+
+Everything listens on 127.0.0.1 only: our /metrics, the TCP servers the connects go to, and the
+Prometheus server, which runs from a temporary config and data directory and is stopped after.
+"""
+import ctypes
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+from lib import (Tracer, assert_nothing_loaded, assert_usage_error, helper, json_lines, run,
+                 wait_for)
+from test_runqlat import Hog
+import lib
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scrape(port, path="/metrics"):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4"), r.headers
+        return r.read().decode()
+
+
+def samples(text):
+    """{(name, frozenset of (label, value)): value} of an exposition."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line:
+            continue
+        m = SAMPLE.match(line)
+        assert m, f"not a sample line: {line!r}"
+        labels = frozenset(LABEL.findall(m.group(2) or ""))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def value(smp, name, **labels):
+    """The sample of name with exactly these labels (0 when there is none)."""
+    return smp.get((name, frozenset(labels.items())), 0.0)
+
+
+def of(smp, name):
+    """The samples of name: [(labels dict, value)]."""
+    return [(dict(k[1]), v) for k, v in smp.items() if k[0] == name]
+
+
+def promtool_check(text):
+    p = subprocess.run(["promtool", "check", "metrics"], input=text.encode(),
+                       capture_output=True, timeout=30)
+    assert p.returncode == 0, f"promtool: {p.stdout!r} {p.stderr!r}\n{text[:2000]}"
+
+
+class Served:
+    """ebpftrace SUB ARGS --metrics PORT in the background; stopped (exit 0) by the with block."""
+
+    def __init__(self, args, port=None):
+        self.port = port or free_port()
+        self.tracer = Tracer(args + ["--metrics", str(self.port)])
+
+    def scrape(self):
+        return scrape(self.port)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc, *rest):
+        if exc:
+            self.tracer.kill()
+            return
+        rc, self.out, err = self.tracer.stop()
+        assert rc == 0, err
+
+
+def check_served(args, make_events, expect):
+    """Serve args, make events, then: promtool accepts /metrics and expect(samples) holds."""
+    with Served(args + ["--quiet"]) as s:
+        make_events()
+        text = None
+
+        def holds():
+            nonlocal text
+            text = s.scrape()
+            try:
+                expect(samples(text))
+                return True
+            except AssertionError:
+                return False
+        wait_for(holds, timeout=15, what=f"{args}: the expected samples")
+        promtool_check(text)
+        assert "ebpftrace_build_info{" in text and "ebpftrace_lost_events_total 0" in text, text
+
+
+def test_exec_counts_by_result():
+    mark = "ebt-" + uuid.uuid4().hex[:12]
+
+    def execs():
+        for _ in range(3):
+            subprocess.run(["/bin/true", mark])
+        try:
+            subprocess.run([f"/nonexistent-{mark}", mark])
+        except FileNotFoundError:
+            pass
+
+    def expect(smp):
+        assert value(smp, "ebpftrace_exec_events_total", result="ok") == 3
+        assert value(smp, "ebpftrace_exec_events_total", result="ENOENT") == 1
+    check_served(["exec", "-x", "-l", mark], execs, expect)
+
+
+def test_open_counts_by_syscall_and_result():
+    d = tempfile.mkdtemp()
+    try:
+        opener = helper("opener")
+
+        def opens():
+            for _ in range(2):
+                subprocess.run([opener, "-n", "ebt-metrics-op", "missing", f"{d}/none"],
+                               stdout=subprocess.DEVNULL)
+            subprocess.run([opener, "-n", "ebt-metrics-op", "create", f"{d}/made"],
+                           stdout=subprocess.DEVNULL)
+
+        def expect(smp):
+            assert value(smp, "ebpftrace_open_events_total", syscall="openat",
+                         result="ENOENT") == 2
+            assert value(smp, "ebpftrace_open_events_total", syscall="openat", result="ok") == 1
+        check_served(["open", "-n", "ebt-metrics-op"], opens, expect)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_kill_counts_by_signal_source_and_result():
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        def signals():
+            os.kill(child.pid, signal.SIGUSR2)
+            try:
+                os.kill(2 ** 22 + 7, signal.SIGTERM)  # above pid_max's default: no such process
+            except ProcessLookupError:
+                pass
+
+        def expect(smp):
+            assert value(smp, "ebpftrace_kill_events_total", signal="SIGUSR2", source="kill",
+                         result="ok") == 1
+            assert value(smp, "ebpftrace_kill_events_total", signal="SIGTERM", source="kill",
+                         result="ESRCH") == 1
+        check_served(["kill", "-k", "-p", str(os.getpid())], signals, expect)
+    finally:
+        child.kill()
+        child.wait()
+
+
+def connect_once(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=5):
+        pass
+
+
+def test_tcpconnlat_connects_and_latency():
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(8)
+        port = srv.getsockname()[1]
+        refused = free_port()
+
+        def connects():
+            for _ in range(2):
+                connect_once(port)
+            try:
+                connect_once(refused)
+            except ConnectionRefusedError:
+                pass
+
+        def expect(smp):
+            name = "ebpftrace_tcpconnlat_connect_latency_seconds"
+            assert value(smp, "ebpftrace_tcpconnlat_connects_total", result="established",
+                         ip_version="4") == 2
+            assert value(smp, "ebpftrace_tcpconnlat_connects_total", result="refused",
+                         ip_version="4") == 1
+            assert value(smp, name + "_count", ip_version="4") == 2
+            assert value(smp, name + "_bucket", ip_version="4", le="+Inf") == 2
+            assert 0 < value(smp, name + "_sum", ip_version="4") < 10
+        check_served(["tcpconnlat", "-x", "--dport", f"{port},{refused}"], connects, expect)
+
+
+def test_tcpconnlat_hist_by_dest():
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(8)
+        port = srv.getsockname()[1]
+
+        def expect(smp):
+            name = "ebpftrace_tcpconnlat_connect_latency_seconds_count"
+            assert value(smp, name, daddr="127.0.0.1", dport=str(port)) == 3
+        check_served(["tcpconnlat", "--hist", "--by-dest", "--dport", str(port), "0.2"],
+                     lambda: [connect_once(port) for _ in range(3)], expect)
+
+
+def buckets(smp, name, **labels):
+    """The (le, count) pairs of one histogram series, in order of le."""
+    out = [(float(lab["le"]), v) for lab, v in of(smp, name + "_bucket")
+           if {k: v for k, v in lab.items() if k != "le"} == labels]
+    return sorted(out)
+
+
+def assert_histogram(smp, name, **labels):
+    """Cumulative buckets ending in +Inf, which equals _count; something counted."""
+    b = buckets(smp, name, **labels)
+    assert b and b[-1][0] == float("inf"), b
+    assert all(x[1] <= y[1] for x, y in zip(b, b[1:])), b
+    assert b[-1][1] == value(smp, name + "_count", **labels) > 0
+
+
+def test_runqlat_histogram_per_process():
+    with Hog() as hog:
+        def expect(smp):
+            assert_histogram(smp, "ebpftrace_runqlat_latency_seconds", pid=str(hog.pid),
+                             comm="runq_hog")
+        check_served(["runqlat", "-P"], lambda: time.sleep(0.5), expect)
+
+
+def test_runqlat_intervals_stay_cumulative():
+    """With an interval the kernel's histograms are emptied; the exported counts never drop."""
+    with Hog(), Served(["runqlat", "--quiet", "0.3"]) as s:
+        counts = []
+        for _ in range(8):
+            counts.append(value(samples(s.scrape()), "ebpftrace_runqlat_latency_seconds_count"))
+            time.sleep(0.25)
+    assert all(a <= b for a, b in zip(counts, counts[1:])) and counts[-1] > counts[0], counts
+
+
+def test_memleak_gauges_and_top_stacks():
+    def expect(smp):
+        assert value(smp, "ebpftrace_memleak_outstanding_bytes") > 0
+        assert value(smp, "ebpftrace_memleak_outstanding_allocations") > 0
+        info = of(smp, "ebpftrace_memleak_top_stack_info")
+        assert 1 <= len(info) <= 3 and {i[0]["rank"] for i in info} <= {"1", "2", "3"}, info
+        assert all(i[0]["stack"] for i in info), info
+        top = value(smp, "ebpftrace_memleak_top_stack_outstanding_bytes", rank="1")
+        assert 0 < top <= value(smp, "ebpftrace_memleak_outstanding_bytes")
+    check_served(["memleak", "--top", "3", "0.3"], lambda: None, expect)
+
+
+def test_series_cap_drops_and_counts():
+    with Hog():
+        with Served(["runqlat", "-L", "--quiet", "--metrics-max-series", "3"]) as s:
+            def dropped():
+                smp = samples(s.scrape())
+                return value(smp, "ebpftrace_metrics_dropped_total") > 0 and smp
+            wait_for(dropped, timeout=10, what="a drop counted")
+            smp = samples(s.scrape())
+    series = [k for k in smp if k[0] == "ebpftrace_runqlat_latency_seconds_count"]
+    assert len(series) == 3, series
+
+
+def bpf_enable_stats():
+    """BPF_ENABLE_STATS: run statistics on while the returned fd is open (no sysctl to undo)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    attr = ctypes.create_string_buffer(128)  # union bpf_attr; enable_stats.type 0: run time
+    fd = libc.syscall(321, 32, attr, 128)  # __NR_bpf on x86_64, BPF_ENABLE_STATS
+    assert fd >= 0, os.strerror(ctypes.get_errno())
+    return fd
+
+
+def test_program_run_statistics():
+    fd = bpf_enable_stats()
+    try:
+        mark = "ebt-" + uuid.uuid4().hex[:12]
+
+        def expect(smp):
+            runs = of(smp, "ebpftrace_program_runs_total")
+            assert {r[0]["program"] for r in runs} >= {"exec_enter_tp", "exec_exit_tp"}, runs
+            assert all(v > 0 for _, v in runs if _["program"] == "exec_enter_tp"), runs
+            assert sum(v for _, v in of(smp, "ebpftrace_program_run_seconds_total")) > 0
+            methods = {i[0]["program"]: i[0]["method"] for i in of(smp, "ebpftrace_build_info")}
+            assert methods["exec_enter_tp"] == "tracepoint", methods
+        check_served(["exec", "-l", mark], lambda: subprocess.run(["/bin/true", mark]), expect)
+    finally:
+        os.close(fd)
+
+
+def request(port, method, path):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_http_paths_methods_and_default_address():
+    with Served(["exec", "--quiet"]) as s:
+        assert request(s.port, "GET", "/")[0] == 404
+        assert request(s.port, "GET", "/metrics/x")[0] == 404
+        assert request(s.port, "POST", "/metrics")[0] == 405
+        assert request(s.port, "PUT", "/metrics")[0] == 405
+        status, body = request(s.port, "HEAD", "/metrics")
+        assert status == 200 and body == b""
+    assert b"metrics at http://127.0.0.1:%d/metrics (loopback only" % s.port in s.tracer.stderr
+
+
+def test_explicit_addresses():
+    port = free_port()
+    with Served(["exec", "--quiet"], port=f"127.0.0.1:{port}") as s:
+        s.port = port
+        assert "ebpftrace_exec_events_total" in s.scrape()
+    assert b"metrics at http://127.0.0.1:%d/metrics\n" % port in s.tracer.stderr
+    port = free_port()
+    with Served(["exec", "--quiet"], port=f"[::1]:{port}"):
+        with urllib.request.urlopen(f"http://[::1]:{port}/metrics", timeout=10) as r:
+            assert r.status == 200
+
+
+def test_bad_addresses_are_one_line_and_load_nothing():
+    for arg in ("0", "70000", "-1", "port", "127.0.0.1:", "1.2.3:80", "[::1]80", "::1:80"):
+        assert_usage_error(["exec", "--metrics", arg], r"invalid --metrics '.*': expected")
+    assert_usage_error(["exec", "--quiet"], r"--quiet needs --metrics")
+    assert_usage_error(["exec", "--metrics", "9", "--metrics-max-series", "0"],
+                       r"--metrics-max-series")
+    # 198.51.100.0/24 is documentation space, no address of this host: bind says so.
+    assert_usage_error(["exec", "--metrics", "198.51.100.77:9100"], r"not an address of this")
+
+
+def test_port_taken_is_a_runtime_error():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        p = run(["open", "--metrics", str(port)])
+    err = p.stderr.decode()
+    assert p.returncode == 1 and err.count("\n") == 1, (p.returncode, err)
+    assert f"cannot serve metrics on {port}: the port is already in use" in err, err
+    assert p.stdout == b""
+    assert_nothing_loaded()
+
+
+def test_scrape_under_storm_is_bounded_and_counts_everything():
+    """A storm of opens: scrapes stay fast and every event shown is counted."""
+    n = 400000
+    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile() as target:
+        port = free_port()
+        tracer = subprocess.Popen([lib.BINARY, "open", "--json", "-n", "opener",
+                                   "--metrics", str(port)], stdout=out, stderr=subprocess.PIPE)
+        try:
+            wait_for(lambda: port_open(port), timeout=30, what="the metrics server")
+            time.sleep(1)
+            loop = subprocess.Popen([helper("opener"), "loop", target.name, str(n)],
+                                    stderr=subprocess.DEVNULL)
+            took = []
+            while loop.poll() is None:
+                start = time.monotonic()
+                scrape(port)
+                took.append(time.monotonic() - start)
+                time.sleep(0.05)
+            assert loop.wait() == 0
+            time.sleep(1)
+            smp = samples(scrape(port))
+        finally:
+            tracer.send_signal(signal.SIGINT)
+            _, err = tracer.communicate(timeout=30)
+        assert tracer.returncode == 0, err
+        out.seek(0)
+        rows = json_lines(out.read())
+    # Scrapes kept answering while the storm went on, none waiting for it: a few seconds at
+    # worst on a loaded machine or in the emulated VM, where the storm itself lasts much longer.
+    assert len(took) >= 10 and max(took) < 3.0, took
+    counted = sum(v for _, v in of(smp, "ebpftrace_open_events_total"))
+    events = [r for r in rows if r["type"] == "open"]
+    lost = sum(r["count"] for r in rows if r["type"] == "lost")
+    assert counted == len(events), (counted, len(events))
+    assert value(smp, "ebpftrace_lost_events_total") == lost
+    ours = len([e for e in events if e["path"] == target.name])
+    assert n - lost <= ours <= n, (ours, n, lost)
+
+
+def port_open(port):
+    with socket.socket() as c:
+        return c.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Prometheus:
+    """A real Prometheus server on 127.0.0.1, scraping jobs {name: port} every second."""
+
+    def __init__(self, jobs):
+        self.dir = tempfile.mkdtemp(prefix="ebt-prom-")
+        self.port = free_port()
+        scrape_configs = "".join(
+            f"  - job_name: {name}\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+            for name, port in jobs.items())
+        config = os.path.join(self.dir, "prometheus.yml")
+        with open(config, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                    "scrape_configs:\n" + scrape_configs)
+        self.proc = subprocess.Popen(
+            ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={self.dir}/data",
+             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(self.ready, timeout=60, what="prometheus ready")
+
+    def ready(self):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def query(self, promql, at=None):
+        args = {"query": promql}
+        if at is not None:
+            args["time"] = f"{at:.3f}"
+        url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode(args)
+        with urllib.request.urlopen(url, timeout=10) as r:
+            reply = json.load(r)
+        assert reply["status"] == "success", reply
+        return reply["data"]["result"]
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def scrapes_of(prom, series):
+    """The timestamps and values Prometheus holds for one series (last 10 minutes)."""
+    res = prom.query(f"{series}[10m]")
+    assert len(res) == 1, res
+    return [(float(t), float(v)) for t, v in res[0]["values"]]
+
+
+def test_prometheus_end_to_end():
+    n = 7
+    mark = "ebt-" + uuid.uuid4().hex[:12]
+    counter = f'ebpftrace_exec_events_total{{job="exec",result="ok"}}'
+    exec_port, rq_port = free_port(), free_port()
+    prom = Prometheus({"exec": exec_port, "runqlat": rq_port})
+    try:
+        with Hog(), Served(["exec", "--quiet", "-l", mark], port=exec_port), \
+                Served(["runqlat", "--json"], port=rq_port) as rq:
+            wait_for(lambda: len(scrapes_of_or_none(prom, counter)) >= 3, timeout=60,
+                     what="three scrapes before the execs")
+            for _ in range(n):
+                subprocess.run(["/bin/true", mark])
+            wait_for(lambda: scrapes_of(prom, counter)[-1][1] == n, timeout=30,
+                     what="the execs scraped")
+            first = scrapes_of(prom, counter)[0][0]
+            wait_for(lambda: len(scrapes_of(prom, counter)) >= 10, timeout=30,
+                     what="more scrapes")
+            last = scrapes_of(prom, counter)[-1][0]
+            # Evaluated at a scrape's own time, over a range back past the first scrape (which
+            # saw 0): nothing to extrapolate, so increase() is the exact difference.
+            window = int(last - first) + 30
+            inc = prom.query(f"increase({counter}[{window}s])", at=last)
+            assert len(inc) == 1 and float(inc[0]["value"][1]) == n, inc
+            assert [r["value"][1] for r in prom.query('up{job=~"exec|runqlat"}')] == ["1", "1"]
+            q = prom.query("histogram_quantile(0.99, ebpftrace_runqlat_latency_seconds_bucket)")
+        hist = json_lines(rq.out, "hist")
+    finally:
+        prom.close()
+    assert len(hist) == 1 and hist[0]["count"] > 0, hist
+    low = min(b["low"] for b in hist[0]["buckets"]) * 1e-6
+    high = (max(b["high"] for b in hist[0]["buckets"]) + 1) * 1e-6
+    assert len(q) == 1, q
+    p99 = float(q[0]["value"][1])
+    assert low <= p99 <= high, (p99, low, high, hist[0]["buckets"])
+
+
+def scrapes_of_or_none(prom, series):
+    res = prom.query(f"{series}[10m]")
+    return res[0]["values"] if res else []
