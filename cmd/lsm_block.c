@@ -14,6 +14,7 @@
 #include "lsm_block.skel.h"
 #include "cmds.h"
 #include "events.h"
+#include "metrics.h"
 #include "netrule.h"
 #include "opts.h"
 #include "output.h"
@@ -267,6 +268,11 @@ static void print_file_target(const struct lsm_block_event *e)
 	out_u64(&target_fields[F_INO], e->file.ino);
 }
 
+/* Rules are few (LSM_MAX_RULES): the rule's text is a label of bounded cardinality. */
+static struct metric_family decisions = METRIC_FAMILY(
+	METRIC_COUNTER, "ebpftrace_lsm_block_decisions_total",
+	"Calls a rule matched, by rule, action (deny or audit) and hook", "rule", "action", "hook");
+
 static int handle_event(void *ctx, const void *data, size_t size)
 {
 	const struct lsm_block_event *e = data;
@@ -278,6 +284,8 @@ static int handle_event(void *ctx, const void *data, size_t size)
 	    size < offsetof(struct lsm_block_event, path) + e->path_len)
 		return 0;
 	o = &policy.origins[e->rule - 1];
+	metrics_add(&decisions,
+		    METRIC_VALUES(o->text, e->denied ? "deny" : "audit", hook_names[e->hook]), 1);
 	out_row_begin("lsm_block", e->ts_ns);
 	out_u64(&fields[F_PID], e->pid);
 	out_u64(&fields[F_PPID], e->ppid);
