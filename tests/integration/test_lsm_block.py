@@ -476,3 +476,26 @@ def test_table_output():
     assert row[0] == str(os.getpid()) and row[4:7] == ["deny", "file_open", f], row
     assert lines[-2].split() == ["MATCHES", "RULE", "SOURCE"]
     assert lines[-1].split() == ["1", "deny-open", f, "command", "line"]
+
+
+def test_metrics_count_decisions_per_rule_and_action():
+    require_lsm()
+    from test_metrics import Served, promtool_check, samples, value
+    socks, (p1, p2) = listener(socket.AF_INET)
+    try:
+        with Served(["lsm-block", "--quiet", "--deny-connect", f"127.0.0.1:{p1}",
+                     "--deny-connect", f"127.0.0.1:{p2}"]) as s:
+            for _ in range(3):
+                assert probe("connect", "127.0.0.1", p1) == errno.EPERM
+            assert probe("connect", "127.0.0.2", p1) == 0
+            text = s.scrape()
+    finally:
+        for sock in socks:
+            sock.close()
+    promtool_check(text)
+    smp = samples(text)
+    name = "ebpftrace_lsm_block_decisions_total"
+    assert value(smp, name, rule=f"deny-connect 127.0.0.1:{p1}", action="deny",
+                 hook="socket_connect") == 3, text
+    assert not [k for k in smp if k[0] == name and ("rule", f"deny-connect 127.0.0.1:{p2}")
+                in k[1]], text
