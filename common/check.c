@@ -285,9 +285,24 @@ static void print_program(const char *sub, char **f, bool json)
 	sb_puts(out_buf(), "}\n");
 }
 
+static void print_programs(const char *sub, char **programs, size_t *n, bool json)
+{
+	char *f[3];
+
+	for (size_t i = 0; i < *n; i++)
+		if (split_note(programs[i], f, ARRAY_SIZE(f)) == 3)
+			print_program(sub, f, json);
+	*n = 0;
+}
+
+/*
+ * The notes in order, but for the programs of an attempt that was passed over: a method's
+ * programs are noted when they load, the method after its attach.
+ */
 static void print_notes(struct child *c, bool json)
 {
-	char *line, *next, *f[6];
+	char *line, *next, *f[6], *programs[64];
+	size_t held = 0;
 
 	sb_putc(&c->report, '\0');
 	for (line = c->report.buf; *line; line = next) {
@@ -297,11 +312,19 @@ static void print_notes(struct child *c, bool json)
 		if (*next)
 			*next++ = '\0';
 		n = split_note(line, f, ARRAY_SIZE(f));
-		if (f[0][0] == 'M' && n == 6)
-			print_method(c->sub->name, f, json);
-		else if (f[0][0] == 'P' && n == 3)
-			print_program(c->sub->name, f, json);
+		if (f[0][0] == 'P' && n == 3 && held < ARRAY_SIZE(programs)) {
+			f[1][-1] = f[2][-1] = '\t'; /* whole again: split when printed */
+			programs[held++] = line;
+			continue;
+		}
+		if (f[0][0] != 'M' || n != 6)
+			continue;
+		if (f[4][0] != '1')
+			held = 0; /* that attempt's programs are gone */
+		print_programs(c->sub->name, programs, &held, json);
+		print_method(c->sub->name, f, json);
 	}
+	print_programs(c->sub->name, programs, &held, json);
 }
 
 static void print_child(struct child *c, bool runs, bool json)

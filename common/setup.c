@@ -167,6 +167,17 @@ static int tracefs_for_tracepoints(struct bpf_object *obj)
 	return 0;
 }
 
+/* Where a program attaches: its section, but for a tcx/ program loaded for cls_bpf instead. */
+static const char *attach_point(const struct bpf_program *prog)
+{
+	enum bpf_attach_type t = bpf_program__expected_attach_type(prog);
+
+	if (bpf_program__type(prog) == BPF_PROG_TYPE_SCHED_CLS && t != BPF_TCX_INGRESS &&
+	    t != BPF_TCX_EGRESS)
+		return "tc (cls_bpf)";
+	return bpf_program__section_name(prog);
+}
+
 /* For `ebpftrace check`: what was loaded, and where each program attaches. */
 static void note_programs(struct bpf_object *obj)
 {
@@ -175,8 +186,7 @@ static void note_programs(struct bpf_object *obj)
 	bpf_object__for_each_program(prog, obj)
 	{
 		if (bpf_program__autoload(prog))
-			check_note_program(bpf_program__name(prog),
-					   bpf_program__section_name(prog));
+			check_note_program(bpf_program__name(prog), attach_point(prog));
 	}
 }
 
