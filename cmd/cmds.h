@@ -9,5 +9,6 @@ int cmd_kill(int argc, char **argv);
 int cmd_open(int argc, char **argv);
 int cmd_tcpconnlat(int argc, char **argv);
 int cmd_memleak(int argc, char **argv);
+int cmd_exit(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const struct subcommand subcommands[] = {
 	{ "kill", "signals generated or sent by kill() calls, with sender and target", cmd_kill },
 	{ "open", "every open/openat/openat2/creat with flags, mode, path and result", cmd_open },
 	{ "tcpconnlat", "TCP connect latency per connection, or as a histogram", cmd_tcpconnlat },
+	{ "exit", "every process (or thread) exit with its code or signal, and its age", cmd_exit },
 	{ "memleak", "outstanding allocations by symbolized stack, of a process or the kernel",
 	  cmd_memleak },
 };

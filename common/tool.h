@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The frame of a tracing subcommand, so that its file holds only what is its own: its options,
+ * its .rodata, and how a record becomes a row. The subcommand describes itself in a struct tool
+ * (options, doc, attach candidates, its skeleton, a configure step); tool_parse() adds the common
+ * options and, with more than one candidate, --method; tool_load() checks the system and loads and
+ * attaches with the first candidate the kernel takes; tool_trace() runs the event loop under a
+ * table header; tool_end() detaches and frees, on every path.
+ */
+#ifndef EBPFTRACE_TOOL_H
+#define EBPFTRACE_TOOL_H
+
+#include <argp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include "events.h"
+#include "output.h"
+#include "probe.h"
+
+struct bpf_object;
+
+struct tool {
+	const struct argp_option *options; /* the subcommand's own; NULL: none */
+	argp_parser_t parser;		   /* for them; NULL: none */
+	const char *args_doc;
+	const char *doc;
+	const struct attach_candidate *cands; /* in order of preference; at least one */
+	size_t n_cands;
+	/* The skeleton's open and destroy (TOOL_SKELETON). */
+	void *(*open)(void);
+	void (*destroy)(void *skel);
+	/*
+	 * After open, before load, for method m: write .rodata, size or drop maps, turn off
+	 * programs (those of the other candidates' methods are off already). Returns 0, or a
+	 * negative errno with *step set to what failed.
+	 */
+	int (*configure)(void *skel, enum attach_method m, const char **step);
+	/* After load, for programs the skeleton cannot attach by itself (NULL: none). */
+	int (*attach)(void *skel, const char **step);
+	int method; /* --method; -1: the first candidate the kernel takes */
+	void *skel; /* the loaded skeleton */
+};
+
+/* .open and .destroy of struct tool for the skeleton NAME_bpf, with TOOL_SKELETON_FNS(NAME). */
+#define TOOL_SKELETON_FNS(name)                     \
+	static void *name##_tool_open(void)         \
+	{                                           \
+		return name##_bpf__open();          \
+	}                                           \
+	static void name##_tool_destroy(void *skel) \
+	{                                           \
+		name##_bpf__destroy(skel);          \
+	}
+#define TOOL_SKELETON(name) .open = name##_tool_open, .destroy = name##_tool_destroy
+
+/* Parse argv: the tool's options, --method (with several candidates) and the common ones. */
+void tool_parse(struct tool *t, int argc, char **argv);
+/* System checks, then open, configure, load, attach. Returns an exit code. */
+int tool_load(struct tool *t);
+/* The BPF object of the loaded skeleton. */
+struct bpf_object *tool_obj(const struct tool *t);
+/* The table header, then "Tracing what." and the event loop (events_run). Returns an exit code. */
+int tool_trace(struct tool *t, const struct out_field *fields, size_t n, const char *what,
+	       event_fn fn, void *ctx);
+/*
+ * How many arguments the kernel hands tp_btf programs on raw tracepoint tp (from its
+ * btf_trace_<tp> type in the kernel's BTF), or a negative errno. Tracepoints gain arguments
+ * over kernel versions; a program reading one the kernel lacks is refused with a bare EACCES.
+ */
+int tracepoint_btf_args(const char *tp);
+/* Detach and destroy (nothing when nothing loaded). */
+void tool_end(struct tool *t);
+
+#endif
