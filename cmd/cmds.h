@@ -10,5 +10,6 @@ int cmd_open(int argc, char **argv);
 int cmd_tcpconnlat(int argc, char **argv);
 int cmd_memleak(int argc, char **argv);
 int cmd_exit(int argc, char **argv);
+int cmd_tcpstates(int argc, char **argv);
 
 #endif

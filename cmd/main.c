@@ -19,6 +19,8 @@ static const struct subcommand subcommands[] = {
 	{ "open", "every open/openat/openat2/creat with flags, mode, path and result", cmd_open },
 	{ "tcpconnlat", "TCP connect latency per connection, or as a histogram", cmd_tcpconnlat },
 	{ "exit", "every process (or thread) exit with its code or signal, and its age", cmd_exit },
+	{ "tcpstates", "every TCP state change with both ends and the time in the old state",
+	  cmd_tcpstates },
 	{ "memleak", "outstanding allocations by symbolized stack, of a process or the kernel",
 	  cmd_memleak },
 };

@@ -1,7 +1,7 @@
 # bash completion for ebpftrace. Options are read from `ebpftrace <subcommand> --help`, so they
 # never go stale; the subcommand list is checked against `ebpftrace help` by the tests.
 
-_ebpftrace_subcommands="exec runqlat tcpconnlat memleak kill open exit"
+_ebpftrace_subcommands="exec runqlat tcpconnlat memleak kill open exit tcpstates"
 _ebpftrace_builtins="help check"
 
 # Long and short options from a subcommand's --help.
@@ -96,7 +96,7 @@ _ebpftrace_values()
 		esac
 		return 0
 		;;
-	-L | --lport | --dport)
+	-L | --lport | --dport | --saddr | --daddr)
 		return 0
 		;;
 	esac
