@@ -11,5 +11,7 @@ int cmd_tcpconnlat(int argc, char **argv);
 int cmd_memleak(int argc, char **argv);
 int cmd_exit(int argc, char **argv);
 int cmd_tcpstates(int argc, char **argv);
+int cmd_softirqs(int argc, char **argv);
+int cmd_hardirqs(int argc, char **argv);
 
 #endif

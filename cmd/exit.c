@@ -96,7 +96,6 @@ static int configure(void *skel, enum attach_method m, const char **step)
 		*step = "finding group_dead in the sched_process_exit tracepoint (Linux 6.16+)";
 		return -EOPNOTSUPP;
 	}
-	obj->rodata->common_cfg = common_bpf_cfg();
 	obj->rodata->exit_cfg = exit_cfg;
 	/* Only the raw tracepoint path, and only for whole processes, marks reported ones. */
 	if (m != METHOD_RAW_TP || exit_cfg.threads) {

@@ -21,6 +21,9 @@ static const struct subcommand subcommands[] = {
 	{ "exit", "every process (or thread) exit with its code or signal, and its age", cmd_exit },
 	{ "tcpstates", "every TCP state change with both ends and the time in the old state",
 	  cmd_tcpstates },
+	{ "softirqs", "time in each softirq vector, as totals or histograms", cmd_softirqs },
+	{ "hardirqs", "time in each hard interrupt's handlers, as totals or histograms",
+	  cmd_hardirqs },
 	{ "memleak", "outstanding allocations by symbolized stack, of a process or the kernel",
 	  cmd_memleak },
 };

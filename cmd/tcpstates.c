@@ -160,7 +160,6 @@ static int configure(void *skel, enum attach_method m, const char **step)
 
 	(void)m;
 	(void)step;
-	obj->rodata->common_cfg = common_bpf_cfg();
 	obj->rodata->tcpstates_cfg = cfg;
 	return 0;
 }

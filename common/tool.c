@@ -68,20 +68,55 @@ void tool_parse(struct tool *t, int argc, char **argv)
 	parsing = NULL;
 }
 
-/* Every skeleton struct starts with its bpf_object_skeleton pointer. */
+/* Every skeleton struct starts with its bpf_object_skeleton pointer, then its object's. */
 static struct bpf_object_skeleton *skeleton_of(const struct tool *t)
 {
 	return t->skel ? *(struct bpf_object_skeleton **)t->skel : NULL;
 }
 
+struct bpf_object *skel_object(void *skel)
+{
+	return ((struct bpf_object **)skel)[1];
+}
+
 struct bpf_object *tool_obj(const struct tool *t)
 {
-	return *skeleton_of(t)->obj;
+	return skel_object(t->skel);
+}
+
+int rodata_set(struct bpf_object *obj, const char *name, const void *value, size_t size)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, ".rodata");
+	struct btf *btf = bpf_object__btf(obj);
+	const struct btf_var_secinfo *v;
+	const struct btf_type *sec;
+	size_t map_size;
+	char *data;
+	int id;
+
+	id = btf ? btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC) : -ENOENT;
+	data = map ? bpf_map__initial_value(map, &map_size) : NULL;
+	if (id < 0 || !data)
+		return -ENOENT;
+	sec = btf__type_by_id(btf, id);
+	v = btf_var_secinfos(sec);
+	for (int i = 0; i < btf_vlen(sec); i++, v++) {
+		const char *var = btf__name_by_offset(btf, btf__type_by_id(btf, v->type)->name_off);
+
+		if (strcmp(var, name))
+			continue;
+		if (v->size != size || v->offset + size > map_size)
+			return -EINVAL;
+		memcpy(data + v->offset, value, size);
+		return 0;
+	}
+	return -ENOENT;
 }
 
 static int load_method(enum attach_method m, void *ctx, const char **step)
 {
 	struct tool *t = ctx;
+	struct common_cfg common;
 	int err;
 
 	if (t->skel)
@@ -92,6 +127,12 @@ static int load_method(enum attach_method m, void *ctx, const char **step)
 		return -errno;
 	}
 	autoload_method(tool_obj(t), t->cands, t->n_cands, m);
+	common = common_bpf_cfg();
+	err = rodata_set(tool_obj(t), "common_cfg", &common, sizeof(common));
+	if (err) {
+		*step = "writing common_cfg into the BPF object";
+		return err;
+	}
 	err = t->configure(t->skel, m, step);
 	if (err)
 		return err;

@@ -30,9 +30,9 @@ struct tool {
 	void *(*open)(void);
 	void (*destroy)(void *skel);
 	/*
-	 * After open, before load, for method m: write .rodata, size or drop maps, turn off
-	 * programs (those of the other candidates' methods are off already). Returns 0, or a
-	 * negative errno with *step set to what failed.
+	 * After open, before load, for method m: write the subcommand's .rodata (common_cfg is
+	 * written already), size or drop maps, turn off programs (those of the other candidates'
+	 * methods are off already). Returns 0, or a negative errno with *step set to what failed.
 	 */
 	int (*configure)(void *skel, enum attach_method m, const char **step);
 	/* After load, for programs the skeleton cannot attach by itself (NULL: none). */
@@ -52,6 +52,16 @@ struct tool {
 		name##_bpf__destroy(skel);          \
 	}
 #define TOOL_SKELETON(name) .open = name##_tool_open, .destroy = name##_tool_destroy
+
+/* The BPF object of a skeleton (every skeleton struct starts with the same two pointers). */
+struct bpf_object *skel_object(void *skel);
+
+/*
+ * Write the .rodata variable name of obj (after open, before load), found by name in the
+ * object's BTF, so that code which does not know the skeleton's type can set it. Returns 0,
+ * -ENOENT when obj has no such variable, or -EINVAL when its size is not size.
+ */
+int rodata_set(struct bpf_object *obj, const char *name, const void *value, size_t size);
 
 /* Parse argv: the tool's options, --method (with several candidates) and the common ones. */
 void tool_parse(struct tool *t, int argc, char **argv);

@@ -1,7 +1,7 @@
 # bash completion for ebpftrace. Options are read from `ebpftrace <subcommand> --help`, so they
 # never go stale; the subcommand list is checked against `ebpftrace help` by the tests.
 
-_ebpftrace_subcommands="exec runqlat tcpconnlat memleak kill open exit tcpstates"
+_ebpftrace_subcommands="exec runqlat tcpconnlat memleak kill open exit tcpstates softirqs hardirqs"
 _ebpftrace_builtins="help check"
 
 # Long and short options from a subcommand's --help.
@@ -89,7 +89,7 @@ _ebpftrace_values()
 		;;
 	--method)
 		case "$sub" in
-		runqlat | exit) COMPREPLY=($(compgen -W "tp_btf raw_tracepoint" -- "$cur")) ;;
+		runqlat | exit | softirqs | hardirqs) COMPREPLY=($(compgen -W "tp_btf raw_tracepoint" -- "$cur")) ;;
 		open) COMPREPLY=($(compgen -W "tp_btf raw_tracepoint tracepoint" -- "$cur")) ;;
 		kill) COMPREPLY=($(compgen -W "tp_btf tracepoint" -- "$cur")) ;;
 		*) COMPREPLY=($(compgen -W "fentry kprobe tracepoint" -- "$cur")) ;;
