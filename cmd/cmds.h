@@ -13,5 +13,6 @@ int cmd_exit(int argc, char **argv);
 int cmd_tcpstates(int argc, char **argv);
 int cmd_softirqs(int argc, char **argv);
 int cmd_hardirqs(int argc, char **argv);
+int cmd_bashreadline(int argc, char **argv);
 
 #endif

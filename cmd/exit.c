@@ -127,15 +127,11 @@ int cmd_exit(int argc, char **argv)
 		.n_cands = ARRAY_SIZE(candidates),
 		TOOL_SKELETON(exit),
 		.configure = configure,
+		.fields = fields,
+		.n_fields = ARRAY_SIZE(fields),
+		.what = "exits",
+		.handle = handle_event,
 	};
-	int ret;
 
-	tool_parse(&tool, argc, argv);
-	ret = tool_load(&tool);
-	if (!ret)
-		ret = tool_trace(&tool, fields, ARRAY_SIZE(fields),
-				 exit_cfg.threads ? "thread exits" : "process exits", handle_event,
-				 NULL);
-	tool_end(&tool);
-	return ret;
+	return tool_run(&tool, argc, argv);
 }

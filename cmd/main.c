@@ -24,6 +24,7 @@ static const struct subcommand subcommands[] = {
 	{ "softirqs", "time in each softirq vector, as totals or histograms", cmd_softirqs },
 	{ "hardirqs", "time in each hard interrupt's handlers, as totals or histograms",
 	  cmd_hardirqs },
+	{ "bashreadline", "the lines typed at interactive bash prompts", cmd_bashreadline },
 	{ "memleak", "outstanding allocations by symbolized stack, of a process or the kernel",
 	  cmd_memleak },
 };

@@ -184,18 +184,15 @@ int cmd_tcpstates(int argc, char **argv)
 		.n_cands = ARRAY_SIZE(candidates),
 		TOOL_SKELETON(tcpstates),
 		.configure = configure,
+		.fields = fields,
+		.n_fields = ARRAY_SIZE(fields),
+		.what = "TCP state changes",
+		.handle = handle_event,
 	};
-	int ret;
 
 	net_prefix_any(&cfg.saddr);
 	net_prefix_any(&cfg.daddr);
 	port_range_any(&cfg.lport);
 	port_range_any(&cfg.dport);
-	tool_parse(&tool, argc, argv);
-	ret = tool_load(&tool);
-	if (!ret)
-		ret = tool_trace(&tool, fields, ARRAY_SIZE(fields), "TCP state changes",
-				 handle_event, NULL);
-	tool_end(&tool);
-	return ret;
+	return tool_run(&tool, argc, argv);
 }

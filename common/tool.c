@@ -144,12 +144,16 @@ static int load_method(enum attach_method m, void *ctx, const char **step)
 
 int tool_load(struct tool *t)
 {
-	int ret = setup_system();
+	const char *step = NULL;
+	int ret = setup_system(), err;
 
 	if (ret)
 		return ret;
-	return load_with_method("method", t->cands, t->n_cands, t->method, precheck_method,
-				load_method, t);
+	if (t->n_cands)
+		return load_with_method("method", t->cands, t->n_cands, t->method, precheck_method,
+					load_method, t);
+	err = load_method(METHOD_COUNT, t, &step);
+	return err ? report_bpf_error(step, err) : EXIT_OK;
 }
 
 int tool_trace(struct tool *t, const struct out_field *fields, size_t n, const char *what,
@@ -187,4 +191,16 @@ void tool_end(struct tool *t)
 	if (t->skel)
 		t->destroy(t->skel);
 	t->skel = NULL;
+}
+
+int tool_run(struct tool *t, int argc, char **argv)
+{
+	int ret;
+
+	tool_parse(t, argc, argv);
+	ret = tool_load(t);
+	if (!ret)
+		ret = tool_trace(t, t->fields, t->n_fields, t->what, t->handle, NULL);
+	tool_end(t);
+	return ret;
 }

@@ -24,7 +24,8 @@ struct tool {
 	argp_parser_t parser;		   /* for them; NULL: none */
 	const char *args_doc;
 	const char *doc;
-	const struct attach_candidate *cands; /* in order of preference; at least one */
+	/* In order of preference; none: one way only (a uprobe), configure gets METHOD_COUNT. */
+	const struct attach_candidate *cands;
 	size_t n_cands;
 	/* The skeleton's open and destroy (TOOL_SKELETON). */
 	void *(*open)(void);
@@ -37,6 +38,11 @@ struct tool {
 	int (*configure)(void *skel, enum attach_method m, const char **step);
 	/* After load, for programs the skeleton cannot attach by itself (NULL: none). */
 	int (*attach)(void *skel, const char **step);
+	/* For tool_run(): the table's columns, "Tracing what.", and record -> row. */
+	const struct out_field *fields;
+	size_t n_fields;
+	const char *what;
+	event_fn handle;
 	int method; /* --method; -1: the first candidate the kernel takes */
 	void *skel; /* the loaded skeleton */
 };
@@ -80,5 +86,7 @@ int tool_trace(struct tool *t, const struct out_field *fields, size_t n, const c
 int tracepoint_btf_args(const char *tp);
 /* Detach and destroy (nothing when nothing loaded). */
 void tool_end(struct tool *t);
+/* The whole run of an event-streaming tool: parse, load, trace, end. Returns an exit code. */
+int tool_run(struct tool *t, int argc, char **argv);
 
 #endif

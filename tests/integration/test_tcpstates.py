@@ -91,6 +91,7 @@ ACCEPTED_STATES = [("LISTEN", "SYN_RECV"), ("SYN_RECV", "ESTABLISHED"),
                    ("ESTABLISHED", "CLOSE_WAIT"), ("CLOSE_WAIT", "LAST_ACK"),
                    ("LAST_ACK", "CLOSE")]
 LISTENER_STATES = [("CLOSE", "LISTEN"), ("LISTEN", "CLOSE")]
+DROPPED_CHILD = [("LISTEN", "SYN_RECV"), ("SYN_RECV", "CLOSE")]
 
 
 def by_socket(events):
@@ -109,7 +110,11 @@ def check_connection(events, v, cport, hold):
     mine = [e for e in events if {e["saddr"], e["daddr"]} <= {caddr, saddr, "0.0.0.0", "::"}]
     socks = by_socket(mine)
     client, = [s for s in socks if any(e["lport"] == cport for e in s)]
-    accepted, = [s for s in socks if any(e["dport"] == cport for e in s) and s is not client]
+    children = [s for s in socks if any(e["dport"] == cport for e in s) and s is not client]
+    accepted, = [s for s in children if states(s) == ACCEPTED_STATES]
+    # When an ACK is handled twice at once (seen under slow emulation), the kernel drops the
+    # second new socket: it shows up as entering SYN_RECV and going straight to CLOSE.
+    assert all(states(s) == DROPPED_CHILD for s in children if s is not accepted), children
     listener, = [s for s in socks if states(s)[0] == ("CLOSE", "LISTEN")]
     assert states(client) == CLIENT_STATES, client
     assert states(accepted) == ACCEPTED_STATES, accepted
@@ -139,7 +144,9 @@ def test_address_port_and_family_filters():
         cport, evs = lib.trace_events("tcpstates", ["-L", str(SERVER_PORT), "-6"],
                                       lambda: connection(cli, srv, 6, 0))
         assert {e["lport"] for e in evs} == {SERVER_PORT} and {e["ip"] for e in evs} == {6}
-        assert len(evs) == len(ACCEPTED_STATES) + len(LISTENER_STATES), evs
+        socks = sorted(states(s) for s in by_socket(evs))
+        assert socks in (sorted([ACCEPTED_STATES, LISTENER_STATES]),
+                         sorted([ACCEPTED_STATES, LISTENER_STATES, DROPPED_CHILD])), evs
         cport, evs = lib.trace_events("tcpstates", ["-6"], lambda: connection(cli, srv, 4, 0))
         assert [e for e in evs if e["saddr"] in ADDRS[4]] == []
         cport, evs = lib.trace_events("tcpstates", ["--daddr", "198.51.100.2/32"],
