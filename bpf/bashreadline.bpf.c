@@ -19,9 +19,14 @@ int BPF_URETPROBE(bashreadline_ret, const char *line)
 	if (!e)
 		return 0;
 	len = bpf_probe_read_user_str(e->line, sizeof(e->line), line);
-	if (len <= 0) {
+	if (len < 0) {
 		bpf_ringbuf_discard(e, 0);
 		return 0;
+	}
+	/* Older kernels (6.1 among them) return 0, not 1, for an empty string. */
+	if (len == 0) {
+		e->line[0] = '\0';
+		len = 1;
 	}
 	e->ts_ns = bpf_ktime_get_ns();
 	e->pid = bpf_get_current_pid_tgid() >> 32;
