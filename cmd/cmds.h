@@ -14,5 +14,6 @@ int cmd_tcpstates(int argc, char **argv);
 int cmd_softirqs(int argc, char **argv);
 int cmd_hardirqs(int argc, char **argv);
 int cmd_bashreadline(int argc, char **argv);
+int cmd_tcprtt(int argc, char **argv);
 
 #endif

@@ -25,6 +25,7 @@ static const struct subcommand subcommands[] = {
 	{ "hardirqs", "time in each hard interrupt's handlers, as totals or histograms",
 	  cmd_hardirqs },
 	{ "bashreadline", "the lines typed at interactive bash prompts", cmd_bashreadline },
+	{ "tcprtt", "TCP smoothed round-trip time histograms, overall or by one end", cmd_tcprtt },
 	{ "memleak", "outstanding allocations by symbolized stack, of a process or the kernel",
 	  cmd_memleak },
 };

@@ -23,16 +23,6 @@ static const struct argp_option span_options[] = {
 	{},
 };
 
-static void positional(const char *arg, unsigned int n)
-{
-	if (n == 0 && !parse_seconds(arg, &span.interval))
-		usage_error("invalid interval '%s': expected a number of seconds > 0", arg);
-	if (n == 1 && !parse_u64(arg, 1, UINT64_MAX, &span.count))
-		usage_error("invalid count '%s': expected a whole number > 0", arg);
-	if (n > 1)
-		usage_error("unexpected argument '%s': expected [interval [count]]", arg);
-}
-
 static error_t span_parse_opt(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
@@ -46,7 +36,7 @@ static error_t span_parse_opt(int key, char *arg, struct argp_state *state)
 		span.cfg.unit_ns = 1;
 		break;
 	case ARGP_KEY_ARG:
-		positional(arg, state->arg_num);
+		tool_interval_arg(arg, state->arg_num, &span.interval, &span.count);
 		break;
 	case ARGP_KEY_END:
 		if (span.cfg.hist && span.cfg.counts)

@@ -204,3 +204,13 @@ int tool_run(struct tool *t, int argc, char **argv)
 	tool_end(t);
 	return ret;
 }
+
+void tool_interval_arg(const char *arg, unsigned int n, double *interval, uint64_t *count)
+{
+	if (n == 0 && !parse_seconds(arg, interval))
+		usage_error("invalid interval '%s': expected a number of seconds > 0", arg);
+	if (n == 1 && !parse_u64(arg, 1, UINT64_MAX, count))
+		usage_error("invalid count '%s': expected a whole number > 0", arg);
+	if (n > 1)
+		usage_error("unexpected argument '%s': expected [interval [count]]", arg);
+}

@@ -13,6 +13,7 @@
 #include <argp.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "events.h"
 #include "output.h"
 #include "probe.h"
@@ -86,6 +87,8 @@ int tool_trace(struct tool *t, const struct out_field *fields, size_t n, const c
 int tracepoint_btf_args(const char *tp);
 /* Detach and destroy (nothing when nothing loaded). */
 void tool_end(struct tool *t);
+/* Positional argument n of an interval tool's [interval [count]]; bad ones end with a usage error. */
+void tool_interval_arg(const char *arg, unsigned int n, double *interval, uint64_t *count);
 /* The whole run of an event-streaming tool: parse, load, trace, end. Returns an exit code. */
 int tool_run(struct tool *t, int argc, char **argv);
 

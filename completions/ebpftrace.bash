@@ -1,7 +1,7 @@
 # bash completion for ebpftrace. Options are read from `ebpftrace <subcommand> --help`, so they
 # never go stale; the subcommand list is checked against `ebpftrace help` by the tests.
 
-_ebpftrace_subcommands="exec runqlat tcpconnlat memleak kill open exit tcpstates softirqs hardirqs bashreadline"
+_ebpftrace_subcommands="exec runqlat tcpconnlat memleak kill open exit tcpstates softirqs hardirqs bashreadline tcprtt"
 _ebpftrace_builtins="help check"
 
 # Long and short options from a subcommand's --help.
@@ -67,6 +67,10 @@ _ebpftrace_values()
 	[ "$sub" = memleak ] && [ "$opt" = -t ] && return 1
 	_ebpftrace_name_lists "$sub" "$opt" "$cur" && return 0
 	case "$opt" in
+	--by)
+		[ "$sub" = tcprtt ] && COMPREPLY=($(compgen -W "laddr raddr lport rport" -- "$cur"))
+		return 0
+		;;
 	--shell)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
