@@ -45,15 +45,7 @@ static __always_inline void span_begin(void)
 /* The stats of key, created when new (name still empty); NULL, counted as lost, when full. */
 static __always_inline struct span_stats *span_stats_of(__u32 key)
 {
-	struct span_stats *s = bpf_map_lookup_elem(&span_stats, &key);
-
-	if (s)
-		return s;
-	bpf_map_update_elem(&span_stats, &key, &span_empty, BPF_NOEXIST);
-	s = bpf_map_lookup_elem(&span_stats, &key);
-	if (!s)
-		count_lost_event();
-	return s;
+	return map_lookup_or_init(&span_stats, &key, &span_empty);
 }
 
 /* The span of key ends (or, with counts, just happens); returns its stats for naming, or NULL. */

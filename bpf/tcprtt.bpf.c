@@ -64,14 +64,8 @@ int tcprtt_probe(struct trace_event_raw_tcp_probe *ctx)
 	if (!filter_current())
 		return 0;
 	key_of(ctx, &key);
-	h = bpf_map_lookup_elem(&hists, &key);
-	if (!h) {
-		bpf_map_update_elem(&hists, &key, &empty_hist, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hists, &key);
-	}
+	h = map_lookup_or_init(&hists, &key, &empty_hist);
 	if (h)
 		hist_log2_add(h, ctx->srtt, tcprtt_cfg.div);
-	else
-		count_lost_event();
 	return 0;
 }

@@ -5,7 +5,6 @@
 #include "tcprtt.h"
 #include "tcprtt.skel.h"
 #include "cmds.h"
-#include "events.h"
 #include "hist.h"
 #include "netrule.h"
 #include "opts.h"
@@ -153,16 +152,7 @@ int cmd_tcprtt(int argc, char **argv)
 		TOOL_SKELETON(tcprtt),
 		.configure = configure,
 	};
-	int ret, fd;
 
-	tool_parse(&tool, argc, argv);
-	ret = tool_load(&tool);
-	if (!ret) {
-		fd = bpf_map__fd(((struct tcprtt_bpf *)tool.skel)->maps.hists);
-		out_init();
-		hist_run("TCP round-trip times", rtt.interval, rtt.count, print_interval, &fd);
-		lost_events_report(lost_events_read(tool_obj(&tool)));
-	}
-	tool_end(&tool);
-	return ret;
+	return tool_run_reports(&tool, argc, argv, "hists", "TCP round-trip times", &rtt.interval,
+				&rtt.count, print_interval);
 }

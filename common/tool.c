@@ -214,3 +214,20 @@ void tool_interval_arg(const char *arg, unsigned int n, double *interval, uint64
 	if (n > 1)
 		usage_error("unexpected argument '%s': expected [interval [count]]", arg);
 }
+
+int tool_run_reports(struct tool *t, int argc, char **argv, const char *map_name, const char *what,
+		     const double *interval, const uint64_t *count, hist_print_fn print)
+{
+	int ret, fd;
+
+	tool_parse(t, argc, argv);
+	ret = tool_load(t);
+	if (!ret) {
+		fd = bpf_object__find_map_fd_by_name(tool_obj(t), map_name);
+		out_init();
+		hist_run(what, *interval, *count, print, &fd);
+		lost_events_report(lost_events_read(tool_obj(t)));
+	}
+	tool_end(t);
+	return ret;
+}

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "events.h"
+#include "hist.h"
 #include "output.h"
 #include "probe.h"
 
@@ -87,6 +88,13 @@ int tool_trace(struct tool *t, const struct out_field *fields, size_t n, const c
 int tracepoint_btf_args(const char *tp);
 /* Detach and destroy (nothing when nothing loaded). */
 void tool_end(struct tool *t);
+/*
+ * The whole run of a tool that reports a map every interval: parse, load, then hist_run() with
+ * print(&fd of the map called map_name, ts_ns) until the run stops (interval and count as the
+ * parse left them), then the lost events; end. Returns an exit code.
+ */
+int tool_run_reports(struct tool *t, int argc, char **argv, const char *map_name, const char *what,
+		     const double *interval, const uint64_t *count, hist_print_fn print);
 /* Positional argument n of an interval tool's [interval [count]]; bad ones end with a usage error. */
 void tool_interval_arg(const char *arg, unsigned int n, double *interval, uint64_t *count);
 /* The whole run of an event-streaming tool: parse, load, trace, end. Returns an exit code. */
