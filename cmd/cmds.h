@@ -15,5 +15,6 @@ int cmd_softirqs(int argc, char **argv);
 int cmd_hardirqs(int argc, char **argv);
 int cmd_bashreadline(int argc, char **argv);
 int cmd_tcprtt(int argc, char **argv);
+int cmd_biopattern(int argc, char **argv);
 
 #endif

@@ -26,6 +26,8 @@ static const struct subcommand subcommands[] = {
 	  cmd_hardirqs },
 	{ "bashreadline", "the lines typed at interactive bash prompts", cmd_bashreadline },
 	{ "tcprtt", "TCP smoothed round-trip time histograms, overall or by one end", cmd_tcprtt },
+	{ "biopattern", "per disk, the share of random and sequential I/O, every interval",
+	  cmd_biopattern },
 	{ "memleak", "outstanding allocations by symbolized stack, of a process or the kernel",
 	  cmd_memleak },
 };

@@ -1,7 +1,7 @@
 # bash completion for ebpftrace. Options are read from `ebpftrace <subcommand> --help`, so they
 # never go stale; the subcommand list is checked against `ebpftrace help` by the tests.
 
-_ebpftrace_subcommands="exec runqlat tcpconnlat memleak kill open exit tcpstates softirqs hardirqs bashreadline tcprtt"
+_ebpftrace_subcommands="exec runqlat tcpconnlat memleak kill open exit tcpstates softirqs hardirqs bashreadline tcprtt biopattern"
 _ebpftrace_builtins="help check"
 
 # Long and short options from a subcommand's --help.
