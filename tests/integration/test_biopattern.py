@@ -19,6 +19,9 @@ def loop_device():
     with open(path, "wb") as f:
         f.write(os.urandom(BLOCK * BLOCKS))
     dev = None
+    # Where loop is a module nothing has loaded yet (the VM), there is no /dev/loop-control for
+    # losetup to ask: load it first (nothing happens where it is loaded or built in).
+    subprocess.run(["modprobe", "loop"], capture_output=True)
     try:
         dev = subprocess.run(["losetup", "-f", "--show", path], capture_output=True,
                              check=True).stdout.decode().strip()
