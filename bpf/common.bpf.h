@@ -188,6 +188,23 @@ static __always_inline bool compat_syscall(void)
 #endif
 }
 
+/*
+ * The value of key in a hash map, inserted as a copy of init when missing (by whichever CPU
+ * gets there first); NULL, counted as a lost event, when the map is full.
+ */
+static __always_inline void *map_lookup_or_init(void *map, const void *key, const void *init)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(map, key);
+	if (!v)
+		count_lost_event();
+	return v;
+}
+
 #define FILTER_CGROUP_DEPTH 32 /* cgroup levels filter_task() climbs looking for --cgroup */
 
 /* Whether task t is in the cgroup v2 with this id or below it. */

@@ -15,5 +15,12 @@ extern const char *const lsm_block_check_args[];
 int cmd_tc(int argc, char **argv);
 /* check runs tc on the loopback of the network namespace it makes for the check. */
 extern const char *const tc_check_args[];
+int cmd_exit(int argc, char **argv);
+int cmd_tcpstates(int argc, char **argv);
+int cmd_softirqs(int argc, char **argv);
+int cmd_hardirqs(int argc, char **argv);
+int cmd_bashreadline(int argc, char **argv);
+int cmd_tcprtt(int argc, char **argv);
+int cmd_biopattern(int argc, char **argv);
 
 #endif

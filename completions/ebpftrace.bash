@@ -1,7 +1,7 @@
 # bash completion for ebpftrace. Options are read from `ebpftrace <subcommand> --help`, so they
 # never go stale; the subcommand list is checked against `ebpftrace help` by the tests.
 
-_ebpftrace_subcommands="exec runqlat tcpconnlat memleak kill open lsm-block tc"
+_ebpftrace_subcommands="exec runqlat tcpconnlat memleak kill open lsm-block tc exit tcpstates softirqs hardirqs bashreadline tcprtt biopattern"
 _ebpftrace_builtins="help check"
 
 # Long and short options from a subcommand's --help.
@@ -95,6 +95,15 @@ _ebpftrace_values()
 	[ "$sub" = memleak ] && [ "$opt" = -t ] && return 1
 	_ebpftrace_name_lists "$sub" "$opt" "$cur" && return 0
 	case "$opt" in
+	--by)
+		[ "$sub" = tcprtt ] && COMPREPLY=($(compgen -W "laddr raddr lport rport" -- "$cur"))
+		return 0
+		;;
+	--shell)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return 0
+		;;
 	-c | --cgroup)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -d -- "${cur:-/sys/fs/cgroup/}"))
@@ -125,7 +134,7 @@ _ebpftrace_values()
 		COMPREPLY=($(compgen -W "$(_ebpftrace_methods "$cmd" "$sub")" -- "$cur"))
 		return 0
 		;;
-	-L | --lport | --dport)
+	-L | --lport | --dport | --saddr | --daddr)
 		return 0
 		;;
 	esac

@@ -49,7 +49,7 @@ def test_completion_offers_every_long_option_of_each_subcommand():
 
 
 def test_completion_of_help_argument():
-    assert complete([BINARY, "help", "ex"]) == {"exec"}
+    assert complete([BINARY, "help", "ex"]) == {"exec", "exit"}
 
 
 def help_options(sub):

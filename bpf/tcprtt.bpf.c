@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tcprtt: the smoothed RTT of TCP connections, sampled at every segment an established socket
+ * receives (the tcp:tcp_probe tracepoint in tcp_rcv_established, which carries srtt in usecs
+ * and both ends as socket addresses), into log2 histograms, optionally by one end.
+ */
+#include "common.bpf.h"
+#include "hist.bpf.h"
+#include "net_match.bpf.h"
+#include "tcprtt.h"
+
+#define AF_INET 2
+
+const volatile struct tcprtt_cfg tcprtt_cfg = { .div = 1 };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TCPRTT_MAX_HISTS);
+	__type(key, struct tcprtt_key);
+	__type(value, struct hist_log2);
+} hists SEC(".maps");
+
+static const struct hist_log2 empty_hist;
+
+/* The address in a sockaddr_in or sockaddr_in6 of the record (its port comes separately). */
+static __always_inline void addr_of(const __u8 *sa, bool v4, __u32 out[4])
+{
+	__u32 be = 0;
+
+	if (v4) {
+		bpf_probe_read_kernel(&be, 4, sa + 4); /* sin_addr */
+		net_addr_from_ipv4(be, out);
+	} else {
+		bpf_probe_read_kernel(out, 16, sa + 8); /* sin6_addr */
+	}
+}
+
+static __always_inline void key_of(struct trace_event_raw_tcp_probe *ctx, struct tcprtt_key *k)
+{
+	bool v4 = ctx->family == AF_INET;
+
+	switch (tcprtt_cfg.by) {
+	case TCPRTT_BY_LADDR:
+		addr_of(ctx->saddr, v4, k->addr);
+		break;
+	case TCPRTT_BY_RADDR:
+		addr_of(ctx->daddr, v4, k->addr);
+		break;
+	case TCPRTT_BY_LPORT:
+		k->port = ctx->sport;
+		break;
+	case TCPRTT_BY_RPORT:
+		k->port = ctx->dport;
+		break;
+	}
+}
+
+SEC("tracepoint/tcp/tcp_probe")
+int tcprtt_probe(struct trace_event_raw_tcp_probe *ctx)
+{
+	struct tcprtt_key key = {};
+	struct hist_log2 *h;
+
+	if (!filter_current())
+		return 0;
+	key_of(ctx, &key);
+	h = map_lookup_or_init(&hists, &key, &empty_hist);
+	if (h)
+		hist_log2_add(h, ctx->srtt, tcprtt_cfg.div);
+	return 0;
+}

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <string.h>
+#include <time.h>
+#include <bpf/libbpf.h>
+#include "events.h"
+#include "opts.h"
+#include "span.h"
+#include "tool.h"
+#include "util.h"
+
+enum { OPT_HIST = OPT_SUB + 0x100 };
+
+static struct {
+	struct span_cfg cfg;
+	double interval; /* seconds between reports; 0: one when tracing ends */
+	uint64_t count;	 /* reports to print; 0: no limit */
+} span = { .cfg = { .unit_ns = 1000 } };
+
+static const struct argp_option span_options[] = {
+	{ "hist", OPT_HIST, NULL, 0, "Histograms of the times instead of totals", 0 },
+	{ "counts", 'C', NULL, 0, "Count events instead of timing them", 0 },
+	{ "nanoseconds", 'N', NULL, 0, "Times in nanoseconds (default: microseconds)", 0 },
+	{},
+};
+
+static error_t span_parse_opt(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case OPT_HIST:
+		span.cfg.hist = 1;
+		break;
+	case 'C':
+		span.cfg.counts = 1;
+		break;
+	case 'N':
+		span.cfg.unit_ns = 1;
+		break;
+	case ARGP_KEY_ARG:
+		tool_interval_arg(arg, state->arg_num, &span.interval, &span.count);
+		break;
+	case ARGP_KEY_END:
+		if (span.cfg.hist && span.cfg.counts)
+			usage_error("--hist and --counts exclude each other: counts have no times");
+		if (common_opts.count)
+			usage_error(
+				"--count does not apply here: give [interval [count]] (-C counts "
+				"events)");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int configure(void *skel, enum attach_method m, const char **step)
+{
+	struct bpf_object *obj = skel_object(skel);
+
+	(void)m;
+	*step = "writing span_cfg into the BPF object";
+	/* Reports read maps: no ring buffer. */
+	bpf_map__set_autocreate(bpf_object__find_map_by_name(obj, "events"), false);
+	return rodata_set(obj, "span_cfg", &span.cfg, sizeof(span.cfg));
+}
+
+static const char *unit_name(void)
+{
+	return span.cfg.unit_ns == 1 ? "nsecs" : "usecs";
+}
+
+static const struct out_field count_field = { "count", "COUNT", 10 };
+static const struct out_field total_us_field = { "total_us", "TOTAL_usecs", 0 };
+static const struct out_field total_ns_field = { "total_ns", "TOTAL_nsecs", 0 };
+
+struct interval {
+	const struct span_report *r;
+	uint64_t ts_ns;	  /* wall clock, for histograms */
+	uint64_t mono_ns; /* the same instant, for rows */
+};
+
+static void print_row(const struct interval *iv, const struct hist_key *key, size_t nkey,
+		      const struct span_stats *s)
+{
+	out_row_begin(iv->r->type, iv->mono_ns);
+	for (size_t i = 0; i < nkey; i++) {
+		if (key[i].str)
+			out_str(&iv->r->key_fields[i], key[i].str, key[i].len);
+		else
+			out_u64(&iv->r->key_fields[i], key[i].num);
+	}
+	out_u64(&count_field, s->count);
+	if (!span.cfg.counts && span.cfg.unit_ns == 1)
+		out_u64(&total_ns_field, s->total_ns);
+	else if (!span.cfg.counts)
+		out_fixed(&total_us_field, s->total_ns, 3);
+	out_row_end();
+}
+
+static void print_entry(void *ctx, const void *key, const void *value)
+{
+	const struct interval *iv = ctx;
+	const struct span_stats *s = value;
+	struct hist_key fields[SPAN_KEY_FIELDS];
+	size_t n = iv->r->key_of(*(const __u32 *)key, s, fields);
+	struct hist h;
+
+	if (!span.cfg.hist) {
+		print_row(iv, fields, n, s);
+		return;
+	}
+	h = hist_from_log2(&s->hist, span.cfg.unit_ns, unit_name());
+	if (out_json())
+		hist_json(out_buf(), &h, fields, n, iv->ts_ns);
+	else
+		hist_text(out_buf(), &h, fields, n);
+}
+
+static void print_header(const struct span_report *r)
+{
+	struct out_field fields[SPAN_KEY_FIELDS + 2];
+	size_t n = r->n_key;
+
+	memcpy(fields, r->key_fields, n * sizeof(fields[0]));
+	fields[n++] = count_field;
+	if (!span.cfg.counts)
+		fields[n++] = span.cfg.unit_ns == 1 ? total_ns_field : total_us_field;
+	out_header(fields, n);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct run_ctx {
+	const struct span_report *r;
+	int fd;
+};
+
+static void print_interval(void *ctx, uint64_t ts_ns)
+{
+	const struct run_ctx *rc = ctx;
+	struct interval iv = { .r = rc->r, .ts_ns = ts_ns };
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	iv.mono_ns = (uint64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	if (!span.cfg.hist)
+		print_header(rc->r);
+	hist_map_each(rc->fd, sizeof(__u32), sizeof(struct span_stats), span.interval > 0, key_cmp,
+		      print_entry, &iv);
+	if (!span.cfg.hist && !out_json())
+		out_printf("\n");
+}
+
+static void run(const struct span_report *r, struct bpf_object *obj)
+{
+	struct run_ctx rc = { .r = r, .fd = bpf_object__find_map_fd_by_name(obj, "span_stats") };
+
+	out_init();
+	hist_run(r->what, span.interval, span.count, print_interval, &rc);
+	lost_events_report(lost_events_read(obj));
+}
+
+int span_main(const struct span_report *r, int argc, char **argv)
+{
+	const struct attach_candidate cands[] = {
+		{ METHOD_TP_BTF, r->entry_tp },
+		{ METHOD_RAW_TP, r->entry_tp },
+	};
+	struct tool tool = {
+		.options = span_options,
+		.parser = span_parse_opt,
+		.args_doc = "[interval [count]]",
+		.doc = r->doc,
+		.cands = cands,
+		.n_cands = ARRAY_SIZE(cands),
+		.open = r->open,
+		.destroy = r->destroy,
+		.configure = configure,
+	};
+	int ret;
+
+	tool_parse(&tool, argc, argv);
+	ret = tool_load(&tool);
+	if (!ret)
+		run(r, tool_obj(&tool));
+	tool_end(&tool);
+	return ret;
+}
