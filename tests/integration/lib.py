@@ -403,10 +403,11 @@ def assert_usage_error(args, pattern):
     assert_nothing_loaded()
 
 
-def assert_head_closes_pipe(args, make_event, first="PID", timeout=20):
+def assert_head_closes_pipe(args, make_event, first=r"\s*PID\b", timeout=20):
     """`ebpftrace ARGS | head -1`: once head has its line and exits, the next write fails and
     ebpftrace ends by itself, with status 0 and nothing on stderr after its "Tracing" line.
-    The line head prints starts with first. Every wait is bounded by timeout."""
+    The line head prints matches the regular expression first. Every wait is bounded by
+    timeout."""
     r, w = os.pipe()
     head = subprocess.Popen(["head", "-1"], stdin=r, stdout=subprocess.PIPE)
     os.close(r)
@@ -426,7 +427,12 @@ def assert_head_closes_pipe(args, make_event, first="PID", timeout=20):
     assert rc == 0, f"ebpftrace {args}: exit {rc}: {err!r}"
     assert err.split(b"\n", 1)[1] == b"", f"ebpftrace {args}: stderr {err!r}"
     line, _ = head.communicate(timeout=timeout)
-    assert line.decode().split()[0] == first, line
+    assert re.match(first, line.decode()), line
+
+
+def kernel_version():
+    """The running kernel's (major, minor)."""
+    return tuple(int(x) for x in re.match(r"(\d+)\.(\d+)", os.uname().release).groups())
 
 
 def wait_for(cond, timeout=10.0, what="condition"):
