@@ -265,7 +265,9 @@ def test_full_maps_are_counted_as_lost():
     report = trace_command(["--max-allocs", "10"], f"memleak_leaks {n} run")
     assert report["allocs"] <= 10 and report["allocs_lost"] >= n - 10, report
     report = trace_command(["--max-stacks", "2"], f"memleak_leaks {n} run")
-    assert len(report["stacks"]) <= 2 and report["stacks_lost"] > 0, report
+    # Allocations whose stack found no room are summed under an empty stack.
+    stored = [s for s in report["stacks"] if s["frames"]]
+    assert len(stored) <= 2 and report["stacks_lost"] > 0, report
     t = Tracer(["memleak", "--max-stacks", "2", "--max-allocs", "10", "-c",
                 f"memleak_leaks {n} run"], env=env_with_helpers())
     rc, out, err = t.wait(60)
