@@ -341,14 +341,12 @@ def _has_token(pid, token):
         return False
 
 
-def foreign_objects(token):
-    """BPF objects held by processes that are not the current test's (other runs of the suite
-    on this host, anyone else): by their file descriptors, the maps of their programs and the
-    programs of their links."""
+def _held_by(pids):
+    """The BPF objects these processes hold: by their file descriptors, the programs of their
+    links and the maps of their programs."""
     held = set()
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        if int(pid) != os.getpid() and not _has_token(pid, token):
-            held |= _bpf_fds(pid)
+    for pid in pids:
+        held |= _bpf_fds(pid)
     progs = {p["id"]: p for p in _bpftool("prog")}
     links = {k["id"]: k for k in _bpftool("link")}
     for kind, i in list(held):
@@ -361,33 +359,44 @@ def foreign_objects(token):
 
 
 def leftovers():
-    """Our programs, maps and links loaded since the test began and not held by anyone else:
-    what this test left behind. Without a baseline (outside run.py): every one of ours."""
+    """Our programs, maps and links loaded since the test began and not held by anyone else
+    (other runs of the suite on this host): what this test left behind, as two lists: those a
+    process of this test (one with its token) holds, and those no process holds (being freed,
+    or held by the kernel alone). Without a baseline (outside run.py): every one of ours."""
     now = bpf_objects()
     new = {k: n for k, n in now.items()
            if (_baseline is None or k not in _baseline) and _ours(k[0], n)}
-    if new:
-        foreign = foreign_objects(os.environ.get(TOKEN_VAR, ""))
-        new = {k: n for k, n in new.items() if k not in foreign}
-    return sorted(f"{kind} {i} {name}" for (kind, i), name in new.items())
+    if not new:
+        return [], []
+    token = os.environ.get(TOKEN_VAR, "")
+    pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
+    mine = [p for p in pids if _has_token(p, token)]
+    foreign = _held_by(set(pids) - set(mine))
+    held = _held_by(mine)
+
+    def names(keys):
+        return sorted(f"{kind} {i} {new[(kind, i)]}" for kind, i in keys)
+    return names(k for k in new if k in held), names(k for k in new if k not in held | foreign)
 
 
 def loaded_programs_of_ours():
     """Names of our programs (of those leftovers() counts) loaded now."""
-    return sorted(x.split(" ", 2)[2] for x in leftovers() if x.startswith("prog "))
+    return sorted(x.split(" ", 2)[2] for x in sum(leftovers(), []) if x.startswith("prog "))
 
 
-def assert_nothing_loaded(grace=3.0):
+def assert_nothing_loaded(grace=3.0, orphan_grace=20.0):
     """Nothing this test loaded is still loaded. The kernel frees a closed program after an RCU
-    grace period, so one may linger for a moment after our process exits: allow that, not
-    more."""
-    deadline = time.monotonic() + grace
+    grace period, so one may linger for a moment after our process exits: allow that (grace),
+    and longer (orphan_grace) for objects no process holds: a map of a trampoline program waits
+    for an RCU tasks-trace grace period, seconds on a loaded host."""
+    start = time.monotonic()
     while True:
-        left = leftovers()
-        if not left or time.monotonic() > deadline:
+        held, orphans = leftovers()
+        waited = time.monotonic() - start
+        if not held and not orphans or waited > orphan_grace or held and waited > grace:
             break
-        time.sleep(0.05)
-    assert not left, f"BPF objects of ours still loaded: {left}"
+        time.sleep(0.1)
+    assert not held and not orphans, f"BPF objects of ours still loaded: {held + orphans}"
 
 
 # --- Common assertions -------------------------------------------------------------------------
