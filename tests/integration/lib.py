@@ -276,9 +276,14 @@ def our_map_names():
 
 
 def _bpftool(kind):
-    out = subprocess.run(["bpftool", "-j", kind, "show"], capture_output=True, check=True,
-                         timeout=30)
-    return json.loads(out.stdout or b"[]")
+    """`bpftool -j KIND show`. It fails now and then when an object goes away while it lists
+    them (other runs on the host load and unload all the time): try again, a few times."""
+    for _ in range(10):
+        out = subprocess.run(["bpftool", "-j", kind, "show"], capture_output=True, timeout=30)
+        if out.returncode == 0:
+            return json.loads(out.stdout or b"[]")
+        time.sleep(0.1)
+    raise AssertionError(f"bpftool {kind} show: exit {out.returncode}: {out.stderr!r}")
 
 
 def bpf_objects():
