@@ -128,10 +128,10 @@ bench: all
 	bench/run
 
 lint:
-	clang-format --dry-run -Werror $(wildcard cmd/*.[ch] common/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/helpers/*.c bench/*.c)
+	clang-format --dry-run -Werror $(wildcard cmd/*.[ch] common/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/helpers/*.c tests/harness/*.c bench/*.c)
 
 format:
-	clang-format -i $(wildcard cmd/*.[ch] common/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/helpers/*.c bench/*.c)
+	clang-format -i $(wildcard cmd/*.[ch] common/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/helpers/*.c tests/harness/*.c bench/*.c)
 
 install: $(BUILD)/ebpftrace
 	install -D -m 0755 $(BUILD)/ebpftrace $(DESTDIR)$(PREFIX)/sbin/ebpftrace

@@ -175,9 +175,28 @@ def test_sender_filters_include_and_exclude():
     (p1, p2), evs = trace(["-n", "ignale"], two_and_ours)
     assert [e["sig"] for e in from_pid(evs, p1) + from_pid(evs, p2)] == [SIGUSR1, SIGUSR2]
     assert evs and all(e["comm"] == "signaler" for e in evs)
-    (p1, p2), evs = trace(["-p", "1"], two)
-    assert from_pid(evs, p1) == from_pid(evs, p2) == []
-    assert all(e["pid"] == 1 for e in evs)
+    # -p: a sender whose pid is known before it sends, next to one that is not it.
+    target = missing_pid()
+    inside = waiting_sender(f"kill -0 {target} 2>/dev/null; kill -USR1 $$")
+    (other, _), evs = trace(["-p", str(inside.pid)], lambda: (go(inside), signaler(
+        "send", SIGUSR1))[1])
+    assert [(e["target_pid"], e["sig"], e["ret"]) for e in evs if e["sig"] != SIGCHLD] == [
+        (target, 0, -3), (inside.pid, SIGUSR1, 0)], evs
+    assert from_pid(evs, other) == []
+    assert all(e["pid"] == inside.pid for e in evs), evs
+
+
+def waiting_sender(script):
+    """A shell that runs script (its kill builtin sends from the shell's pid) once it reads a
+    line: its pid is known before it sends."""
+    return subprocess.Popen(["/bin/sh", "-c", f"trap '' USR1; read x; {script}"],
+                            stdin=subprocess.PIPE)
+
+
+def go(proc):
+    proc.stdin.write(b"go\n")
+    proc.stdin.close()
+    assert proc.wait(timeout=10) == 0
 
 
 def test_target_filter():
@@ -197,8 +216,9 @@ def test_json_and_table_agree():
     signaler("send", SIGUSR1, SIGTERM)
     signaler("kill0", missing_pid())
     signaler("segv")
-    _, out_j, _ = tj.stop()
-    _, out_t, _ = tt.stop()
+    rc_j, out_j, err_j = tj.stop()
+    rc_t, out_t, err_t = tt.stop()
+    assert (rc_j, rc_t) == (0, 0), (rc_j, err_j, rc_t, err_t)
     evs = json_lines(out_j, "kill")
     lines = out_t.decode().splitlines()
     assert lines[0].split() == ["PID", "COMM", "TPID", "TTID", "SIG", "SIGNAL", "RESULT", "SOURCE"]

@@ -161,7 +161,7 @@ def test_openat2():
         open(os.path.join(d, name), "w").close()
         (pid, res), evs = trace(["-F"], lambda: opener("at2", d, name))
     if res.get("errno") == 38:
-        raise lib.Skip("this kernel has no openat2")
+        raise lib.Unsupported("this kernel has no openat2")
     ev, = of_pid(evs, pid, name)
     assert ev["syscall"] == "openat2"
     assert ev["ret"] == res["fd"]
@@ -290,8 +290,9 @@ def test_json_and_table_agree():
         tt = Tracer(["open", "-e", "-F", "-n", "opener"])
         opener("cwd", d, name)
         opener("create", path)
-        _, out_j, _ = tj.stop()
-        _, out_t, _ = tt.stop()
+        rc_j, out_j, err_j = tj.stop()
+        rc_t, out_t, err_t = tt.stop()
+    assert (rc_j, rc_t) == (0, 0), (rc_j, err_j, rc_t, err_t)
     evs = json_lines(out_j, "open")
     rows = [ln.split() for ln in out_t.decode().splitlines()[1:]]
     assert len(evs) == len(rows), (evs, rows)

@@ -370,7 +370,7 @@ def test_only_the_chosen_variant_loads_and_all_unload_on_every_exit():
                     rc = t.wait()[0]
                 elif stop == "sigkill":
                     t.kill()
-                    rc = 0
+                    rc = t.proc.returncode + signal.SIGKILL  # -SIGKILL: killed, as asked
                 else:
                     rc = t.stop(signal.SIGINT if stop == "sigint" else signal.SIGTERM)[0]
             assert rc == 0, (method, stop, rc)

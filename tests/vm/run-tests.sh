@@ -14,7 +14,8 @@
 # Output (stdout), parsed by the aggregator: one line per test, "PASS <name>", "FAIL <name>: <reason>"
 # or "SKIP <name>: <reason>", and last "vm: N passed, N failed, N skipped". Everything else the
 # guest prints (diagnostics, summaries of the parts) goes to stderr. Exit status 0 iff nothing
-# failed. A machine that cannot run the VM at all (no qemu, no kernel package) gets SKIP lines.
+# failed. A machine that cannot run the VM at all (no qemu, no kernel package) gets SKIP lines, or
+# under CI=true FAIL lines.
 #
 # Runs: (a) two harness self-tests, each its own short boot: a failing command's exit code and output
 # come back; a timeout kills the VM and says so. (b)+(c) one boot for tests/vm/guest-tests.sh: the
@@ -106,8 +107,9 @@ guest_suite() {
 	local rc=0 line smoke_done=0 integration_done=0 last="none yet"
 	local args=(--binary "$binary" --prefix "$prefix") vm_args=(--timeout "$timeout") var
 	[ -z "$pattern" ] || args+=(-k "$pattern")
-	# The guest's environment is clean: pass on the sanitizer settings an ASan build is run with.
-	for var in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+	# The guest's environment is clean: pass on the sanitizer settings an ASan build is run with,
+	# CI (a skip for a missing prerequisite fails under it) and the per-test timeout.
+	for var in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS CI EBPFTRACE_TEST_TIMEOUT; do
 		[ -z "${!var:-}" ] || vm_args+=(--env "$var=${!var}")
 	done
 	# "if !": a failing pipeline must not end this script (set -e, pipefail); PIPESTATUS survives.
@@ -159,9 +161,12 @@ main() {
 	why=$(why_no_vm)
 	if [ -n "$why" ]; then
 		cat "$tmp"/*.err >&2 2>/dev/null || true
-		skip harness "$why"
-		skip smoke "$why"
-		skip integration "$why"
+		# Under CI (CI=true, as .ci/run runs) a VM that cannot run is a failure, not a skip.
+		local what=skip
+		[ "${CI:-}" != true ] || what=fail
+		$what harness "$why"
+		$what smoke "$why"
+		$what integration "$why"
 	else
 		selftest_exit_code
 		selftest_timeout
