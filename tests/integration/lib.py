@@ -151,15 +151,16 @@ class _Reader:
 class Tracer:
     """ebpftrace running in the background, ready (attached) once started. Its stdout (unless
     given) and stderr are read while it runs. With allow_lost=False (the default) it must not
-    report lost events: a test that does not test loss must see every event."""
+    report lost events: a test that does not test loss must see every event. prefix: a command
+    that runs it (["ip", "netns", "exec", NS], ["unshare", "-n"])."""
 
-    def __init__(self, args, env=None, allow_lost=False, stdout=subprocess.PIPE):
+    def __init__(self, args, env=None, allow_lost=False, stdout=subprocess.PIPE, prefix=()):
         self.args = args
         self.allow_lost = allow_lost
         if env is None:
             env = dict(os.environ)
-        self.proc = subprocess.Popen([BINARY] + args, stdout=stdout, stderr=subprocess.PIPE,
-                                     env=env)
+        self.proc = subprocess.Popen([*prefix, BINARY] + args, stdout=stdout,
+                                     stderr=subprocess.PIPE, env=env)
         _tracers.append(self)
         self._out = _Reader(self.proc.stdout) if stdout == subprocess.PIPE else None
         self._err = _Reader(self.proc.stderr)

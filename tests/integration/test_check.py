@@ -17,7 +17,10 @@ from test_cli import subcommands
 
 # Arguments a subcommand needs to run at all (check gives it the same, from its dispatch row).
 RUN_ARGS = {"lsm-block": ["--audit", "--deny-connect", "198.51.100.1:9", "--deny-exec", "/bin/sh",
-                         "--deny-open", "/dev/null"]}
+                         "--deny-open", "/dev/null"],
+            "tc": ["lo", "--ingress", "--egress"]}
+# How to run it: tc, as check does, on the loopback of a network namespace of its own.
+RUN_PREFIX = {"tc": ["unshare", "-n"]}
 
 
 def check(*names):
@@ -50,7 +53,8 @@ def test_check_and_a_real_run_agree_for_every_subcommand():
         [summary] = [o for o in objs if o["type"] == "subcommand"]
         if not summary["runs"]:
             # It cannot run here: then a real run must fail the same way.
-            r = run([sub, "-d", "0.1", *RUN_ARGS.get(sub, [])])
+            r = subprocess.run([*RUN_PREFIX.get(sub, ()), lib.BINARY, sub, "-d", "0.1",
+                                *RUN_ARGS.get(sub, [])], capture_output=True, timeout=30)
             assert r.returncode == summary["exit_code"] != 0, (sub, r.returncode, summary)
             assert summary["reason"] in r.stderr.decode(), (sub, summary, r.stderr)
             assert p.returncode == 3
@@ -59,7 +63,7 @@ def test_check_and_a_real_run_agree_for_every_subcommand():
         chosen = [o["method"] for o in reported(objs, "method", sub) if o["chosen"]]
         programs = sorted(o["name"] for o in reported(objs, "program", sub))
         assert programs, (sub, objs)
-        t = Tracer([sub, "-v", *RUN_ARGS.get(sub, [])])
+        t = Tracer([sub, "-v", *RUN_ARGS.get(sub, [])], prefix=RUN_PREFIX.get(sub, ()))
         try:
             held = programs_held_by(t.proc.pid)
         finally:

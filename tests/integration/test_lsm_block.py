@@ -30,7 +30,7 @@ def lsm_usable():
 
 def require_lsm():
     if not lsm_usable():
-        raise lib.Skip(NEEDS_LSM)
+        raise lib.Unsupported(NEEDS_LSM)
 
 
 class Policy:
@@ -424,7 +424,7 @@ def overlay_dir():
     layer's while the kernel checks the overlay's own, so only the learned identity matches."""
     out = subprocess.run(["stat", "-f", "-c", "%T", "/var/tmp"], capture_output=True).stdout
     if out.strip() != b"overlayfs":
-        raise lib.Skip("needs an overlayfs /var/tmp (tests/vm has one)")
+        raise lib.Unsupported("needs an overlayfs /var/tmp (tests/vm has one)")
     return "/var/tmp"
 
 

@@ -19,7 +19,8 @@ import struct
 import subprocess
 import time
 
-from lib import BINARY, Skip, Tracer, assert_usage_error, helper, json_lines, wait_for
+import lib
+from lib import BINARY, Tracer, assert_usage_error, helper, json_lines, wait_for
 
 _ids = itertools.count()
 A4, B4 = "198.51.100.1", "198.51.100.2"
@@ -110,11 +111,7 @@ class NsTracer(Tracer):
     """ebpftrace running in namespace ns, attached once started."""
 
     def __init__(self, ns, args):
-        self.args = args
-        self.proc = subprocess.Popen(["ip", "netns", "exec", ns, BINARY] + args,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.stderr = b""
-        self._wait_ready()
+        super().__init__(args, prefix=["ip", "netns", "exec", ns])
 
     @property
     def method(self):
@@ -381,7 +378,7 @@ class Counter:
         if self.proc.stdout.readline() != b"ready\n":
             rc, err = self.proc.wait(), self.proc.stderr.read()
             if rc == 3:
-                raise Skip(f"the kernel has no TCX (6.6+): {err!r}")
+                raise lib.Unsupported(f"the kernel has no TCX (6.6+): {err!r}")
             raise AssertionError(f"tc_counter {how}: exit {rc}: {err!r}")
 
     def count(self):
@@ -500,7 +497,7 @@ def test_closed_pipe_leaves_nothing():
 def test_sigkill_leaves_nothing_with_tcx():
     with attached() as (p, t):
         if t.method != "tcx":
-            raise Skip("the kernel has no TCX (6.6+); SIGKILL on clsact is the next test")
+            raise lib.Unsupported("the kernel has no TCX (6.6+); SIGKILL on clsact is the next test")
         t.proc.kill()
         wait_exit(t)
         wait_for(lambda: "ebpftrace_tc" not in p.tc_state(), 5, "the TCX links to go")
@@ -528,6 +525,7 @@ def test_sigkill_on_clsact_leaves_filters_that_cleanup_removes():
 def test_interface_going_away():
     with attached() as (p, t):
         p.in_a("ip", "link", "del", p.dev_a)
-        rc = wait_exit(t)
-        err = t.proc.stderr.read().decode()
+        wait_exit(t)
+        rc, _, err = t.wait()
+        err = err.decode()
     assert rc == 1 and "went away" in err, (rc, err)
