@@ -59,7 +59,9 @@ def helper(name):
 
 def run(args, timeout=30, **kw):
     """Run ebpftrace to completion; returns CompletedProcess with bytes stdout/stderr."""
-    return subprocess.run([BINARY] + args, capture_output=True, timeout=timeout, **kw)
+    p = subprocess.run([BINARY] + args, capture_output=True, timeout=timeout, **kw)
+    note_json_keys(args, p.stdout)
+    return p
 
 
 # --- Processes a test starts -----------------------------------------------------------------
@@ -198,6 +200,7 @@ class Tracer:
                                  f"stderr {self.stderr!r}")
         out = self._out.finish() if self._out else b""
         err = self._err.finish()
+        note_json_keys(self.args, out)
         if not self.allow_lost:
             assert not LOST_MESSAGE.search(err), f"ebpftrace {self.args} lost events: {err!r}"
         return self.proc.returncode, out, err
@@ -502,3 +505,49 @@ def usable_methods(methods, everywhere, sub=None):
                       "(ebpftrace check); the test VM covers it")
     assert everywhere in usable, f"{everywhere} must be usable everywhere: {feats}"
     return usable
+
+
+# --- Documented JSON keys ----------------------------------------------------------------------
+
+json_keys_seen = {}  # subcommand -> {key: an object that had it}
+
+
+def _keys(obj):
+    for k, v in obj.items():
+        yield k
+        for item in v if isinstance(v, list) else [v]:
+            if isinstance(item, dict):
+                yield from _keys(item)
+
+
+def note_json_keys(args, out):
+    """Remember the keys of the JSON objects `ebpftrace SUB --json ...` wrote (nested ones too)."""
+    if not args or args[0].startswith("-") or "--json" not in args:
+        return
+    for line in out.decode("utf-8", "replace").splitlines():
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            seen = json_keys_seen.setdefault(args[0], {})
+            for k in _keys(obj):
+                seen.setdefault(k, line[:200])
+
+
+def assert_json_keys_documented():
+    """Every JSON key a subcommand wrote in this run is in its man page or in ebpftrace(8)."""
+    def page(name):
+        path = os.path.join(ROOT, "man", f"{name}.8")
+        if not os.path.exists(path):  # a built-in command (check): ebpftrace(8) has it
+            return ""
+        with open(path) as f:
+            return f.read().replace("\\-", "-").replace("\\(dq", '"')
+    main_page = page("ebpftrace")
+    missing = []
+    for sub, keys in sorted(json_keys_seen.items()):
+        text = page(f"ebpftrace-{sub}") + main_page
+        missing += [f"{sub}: {k} (in {line})" for k, line in sorted(keys.items())
+                    if not re.search(rf"(?<![\w-]){re.escape(k)}(?![\w-])", text)]
+    assert json_keys_seen, "no JSON output was seen"
+    assert not missing, "JSON keys not in the man pages: " + "; ".join(missing)

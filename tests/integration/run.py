@@ -111,6 +111,8 @@ def main():
     ap.add_argument("-k", dest="patterns", action="append", default=[],
                     help="only tests whose name contains this (repeatable: any of them)")
     ap.add_argument("--tests", default=HERE, help="directory of the test_*.py files")
+    ap.add_argument("--docs-check", action="store_true",
+                    help="check the JSON keys seen against the man pages (always without -k)")
     ap.add_argument("--test-timeout", type=int, default=DEFAULT_TIMEOUT,
                     help="seconds each test may take (default $EBPFTRACE_TEST_TIMEOUT or 300)")
     args = ap.parse_args()
@@ -120,6 +122,8 @@ def main():
     runner = Runner(args.prefix, args.test_timeout, os.environ.get("CI") == "true")
     for name, fn in load_tests(os.path.abspath(args.tests), args.patterns):
         runner.run(name, fn)
+    if args.docs_check or not args.patterns:
+        runner.run("docs/json_keys_are_in_the_man_pages", lib.assert_json_keys_documented)
     c = runner.counts
     print(f"integration: {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped",
           flush=True)
