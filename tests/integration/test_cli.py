@@ -121,3 +121,20 @@ def test_completion_of_values_follows_the_binary():
             with_methods += 1
             assert complete([BINARY, sub, "--method", ""]) == set(methods), sub
     assert with_methods >= 4, "no subcommand reports its --method values"
+
+
+def test_completion_of_tc_offers_the_interfaces_of_its_namespace():
+    ns = f"ebpftrace-compl-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "add", "etcompl0", "type", "veth", "peer", "name",
+                        "etcompl1"], check=True)
+        script = (f'source "{ROOT}/completions/ebpftrace.bash"; '
+                  f'COMP_WORDS=(ebpftrace tc etc); COMP_CWORD=2; _ebpftrace; '
+                  f'printf "%s\\n" "${{COMPREPLY[@]}}"')
+        env = dict(os.environ, PATH=os.path.dirname(lib.BINARY) + ":" + os.environ["PATH"])
+        out = subprocess.run(["ip", "netns", "exec", ns, "bash", "-c", script],
+                             capture_output=True, env=env, check=True, timeout=30)
+        assert set(out.stdout.decode().split()) == {"etcompl0", "etcompl1"}, out
+    finally:
+        subprocess.run(["ip", "netns", "del", ns])
