@@ -116,7 +116,7 @@ def test_refuses_or_enforces_as_check_says():
 
 
 def test_bad_rules_exit_2_naming_the_problem():
-    assert_usage_error(["lsm-block", "--deny-connect", "300.1.1.1"], r"'300\.1\.1\.1' is not")
+    assert_usage_error(["lsm-block", "--deny-connect", "198.51.100.300"], r"'198\.51\.100\.300' is not")
     assert_usage_error(["lsm-block", "--deny-connect", "198.51.100.0/33"],
                        r"'198\.51\.100\.0/33': the prefix length must be a number from 0 to 32")
     assert_usage_error(["lsm-block", "--deny-connect", "[2001:db8::]/129:80"],

@@ -179,6 +179,6 @@ def test_head_closes_pipe_and_exits_zero():
 
 def test_bad_input_is_a_one_line_usage_error():
     assert_usage_error(["tcpstates", "--lport", "99999"], r"invalid --lport '99999'")
-    assert_usage_error(["tcpstates", "--daddr", "300.1.1.1"], r"invalid --daddr '300.1.1.1'")
+    assert_usage_error(["tcpstates", "--daddr", "198.51.100.300"], r"invalid --daddr '198.51.100.300'")
     assert_usage_error(["tcpstates", "--method", "tp_btf"], r"unrecognized option '--method")
     assert_usage_error(["tcpstates", "x"], r"unexpected argument 'x'")

@@ -60,7 +60,8 @@ TEST(netrule_prefixes)
 
 TEST(netrule_bad_prefixes)
 {
-	CHECK_STR_EQ(prefix_text("300.1.1.1"), "'300.1.1.1' is not an IPv4 or IPv6 address");
+	CHECK_STR_EQ(prefix_text("198.51.100.300"),
+		     "'198.51.100.300' is not an IPv4 or IPv6 address");
 	CHECK_STR_EQ(prefix_text("198.51.100.0/33"),
 		     "'198.51.100.0/33': the prefix length must be a number from 0 to 32");
 	CHECK_STR_EQ(prefix_text("2001:db8::/129"),
