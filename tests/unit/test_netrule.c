@@ -78,7 +78,7 @@ TEST(netrule_bad_prefixes)
 TEST(netrule_contains)
 {
 	CHECK(contains("198.51.100.0/24", "198.51.100.255"));
-	CHECK(!contains("198.51.100.0/24", "198.51.101.0"));
+	CHECK(!contains("198.51.100.0/25", "198.51.100.128"));
 	CHECK(contains("198.51.100.7", "198.51.100.7"));
 	CHECK(!contains("198.51.100.7", "198.51.100.8"));
 	/* An IPv4 rule covers the same address written as IPv4-mapped IPv6. */
