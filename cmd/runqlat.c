@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ebpftrace runqlat: how long runnable tasks wait for a CPU, as log2 histograms. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <sys/utsname.h>
 #include <bpf/libbpf.h>
@@ -215,25 +216,23 @@ static size_t key_fields(__u64 id, const struct runqlat_hist *v, struct hist_key
 }
 
 /* Decoded for the output and for metrics alike. Callers are serialized (cgroup_path_of). */
-static const struct hist_log2 *decode(const void *key, const void *value, struct hist_key *fields,
-				      size_t *nfields)
+static bool decode(const void *key, const void *value, struct hist_key *fields, size_t *nfields)
 {
-	const struct runqlat_hist *v = value;
-
-	*nfields = key_fields(*(const __u64 *)key, v, fields);
-	return &v->hist;
+	*nfields = key_fields(*(const __u64 *)key, value, fields);
+	return true;
 }
 
 /* Slots of usecs or msecs (-m): hist_div is set to match before tracing. */
 static struct metric_family latency = METRIC_HISTOGRAM_FAMILY(
 	"ebpftrace_runqlat_latency_seconds", "Time runnable tasks waited for a CPU", 1000);
 
-static struct metrics_hist_map hists = {
-	.family = &latency,
+static struct metrics_map hists = {
 	.key_size = sizeof(__u64),
 	.value_size = sizeof(struct runqlat_hist),
 	.cmp = key_cmp,
 	.decode = decode,
+	.columns = { { .family = &latency, .offset = offsetof(struct runqlat_hist, hist) } },
+	.ncolumns = 1,
 };
 
 static void print_hist(const struct hist *h, const struct hist_key *key, size_t nkey,
@@ -249,9 +248,10 @@ static void print_hist(const struct hist *h, const struct hist_key *key, size_t 
 
 static void print_entry(void *ctx, const void *key, const void *value)
 {
+	const struct runqlat_hist *v = value;
 	struct hist_key fields[2];
-	size_t n;
-	struct hist h = hist_from_log2(decode(key, value, fields, &n), rq.cfg.unit_ns, unit_name());
+	size_t n = key_fields(*(const __u64 *)key, v, fields);
+	struct hist h = hist_from_log2(&v->hist, rq.cfg.unit_ns, unit_name());
 	uint64_t *ts_ns = ctx;
 
 	print_hist(&h, fields, n, *ts_ns);
@@ -261,7 +261,7 @@ static void print_interval(void *ctx, uint64_t ts_ns)
 {
 	(void)ctx;
 	/* An interval without a single wait still says so: one empty histogram, without a key. */
-	if (!metrics_hist_map_each(&hists, rq.interval > 0, print_entry, &ts_ns)) {
+	if (!metrics_map_each(&hists, rq.interval > 0, print_entry, &ts_ns)) {
 		static const struct hist_log2 none;
 		struct hist h = hist_from_log2(&none, 1, unit_name());
 
@@ -317,7 +317,7 @@ int cmd_runqlat(int argc, char **argv)
 	out_init();
 	hists.fd = bpf_map__fd(skel->maps.hists);
 	latency.hist_div = rq.cfg.unit_ns;
-	metrics_watch_hist_map(&hists);
+	metrics_watch_map(&hists);
 	hist_run("run queue latency", rq.interval, rq.count, print_interval, NULL);
 	report_lost(skel);
 out:

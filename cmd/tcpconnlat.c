@@ -278,8 +278,8 @@ static void print_hist(const struct hist_log2 *log2, const struct hist_key *key,
 }
 
 /* A histogram's key fields: the destination with --by-dest. Callers are serialized. */
-static const struct hist_log2 *decode_dest(const void *key, const void *value,
-					   struct hist_key *fields, size_t *nfields)
+static bool decode_dest(const void *key, const void *value, struct hist_key *fields,
+			size_t *nfields)
 {
 	static char daddr[INET6_ADDRSTRLEN];
 	const struct tcpconnlat_dest *d = key;
@@ -288,25 +288,27 @@ static const struct hist_log2 *decode_dest(const void *key, const void *value,
 		snprintf(daddr, sizeof(daddr), "?");
 	fields[0] = (struct hist_key){ .name = "daddr", .str = daddr, .len = sizeof(daddr) };
 	fields[1] = (struct hist_key){ .name = "dport", .num = d->dport };
+	(void)value;
 	*nfields = conn_opts.cfg.by_dest ? 2 : 0;
-	return value;
+	return true;
 }
 
 static void print_dest(void *ctx, const void *key, const void *value)
 {
 	struct hist_key fields[2];
 	size_t n;
-	const struct hist_log2 *log2 = decode_dest(key, value, fields, &n);
 
-	print_hist(log2, fields, n, *(uint64_t *)ctx);
+	decode_dest(key, value, fields, &n);
+	print_hist(value, fields, n, *(uint64_t *)ctx);
 }
 
-static struct metrics_hist_map hists = {
-	.family = &latency,
+static struct metrics_map hists = {
 	.key_size = sizeof(struct tcpconnlat_dest),
 	.value_size = sizeof(struct hist_log2),
 	.cmp = dest_cmp,
 	.decode = decode_dest,
+	.columns = { { .family = &latency } },
+	.ncolumns = 1,
 };
 
 static void print_interval(void *ctx, uint64_t ts_ns)
@@ -315,7 +317,7 @@ static void print_interval(void *ctx, uint64_t ts_ns)
 
 	(void)ctx;
 	/* Without --by-dest there is one histogram, shown even when no connect completed. */
-	if (!metrics_hist_map_each(&hists, conn_opts.interval > 0, print_dest, &ts_ns) &&
+	if (!metrics_map_each(&hists, conn_opts.interval > 0, print_dest, &ts_ns) &&
 	    !conn_opts.cfg.by_dest)
 		print_hist(&none, NULL, 0, ts_ns);
 }
@@ -325,7 +327,7 @@ static void run_hists(struct tcpconnlat_bpf *skel)
 	uint64_t lost;
 
 	hists.fd = bpf_map__fd(skel->maps.hists);
-	metrics_watch_hist_map(&hists);
+	metrics_watch_map(&hists);
 	hist_run("TCP connects", conn_opts.interval, conn_opts.count, print_interval, NULL);
 	lost = lost_events_read(skel->obj);
 	if (!lost)

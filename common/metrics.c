@@ -28,7 +28,8 @@ struct metric_series {
 	const char *names[METRIC_MAX_LABELS];
 	char *values[METRIC_MAX_LABELS];
 	size_t nlabels;
-	uint64_t value; /* counter, gauge, info */
+	uint64_t value;	    /* counter, gauge, info: updated, or taken out of a map */
+	uint64_t value_now; /* a map's entry now */
 	/* histogram: counts kept (observed, or taken out of a map), and a map's entry now */
 	struct hist_log2 *kept, *now;
 };
@@ -309,31 +310,55 @@ const char *metrics_result(int64_t ret)
 	return ret >= 0 ? "ok" : errno_name(-ret);
 }
 
-/* A histogram entry's series, with its key fields as labels; call with the family locked. */
-static struct metric_series *entry_series(struct metrics_hist_map *h, const void *key,
-					  const void *value, const struct hist_log2 **log2)
-{
-	struct hist_key fields[METRIC_MAX_LABELS];
+/* The labels of a map's entry: its key fields, as text. */
+struct entry_labels {
 	const char *names[METRIC_MAX_LABELS], *values[METRIC_MAX_LABELS];
 	char nums[METRIC_MAX_LABELS][24], strs[METRIC_MAX_LABELS][256];
-	size_t n = 0;
+	size_t n;
+};
 
-	*log2 = h->decode(key, value, fields, &n);
-	if (!*log2)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		names[i] = fields[i].name;
+static bool entry_labels(const struct metrics_map *mm, const void *key, const void *value,
+			 struct entry_labels *l)
+{
+	struct hist_key fields[METRIC_MAX_LABELS - 1];
+
+	l->n = 0;
+	if (!mm->decode(key, value, fields, &l->n))
+		return false;
+	for (size_t i = 0; i < l->n; i++) {
+		l->names[i] = fields[i].name;
 		if (fields[i].str) {
-			snprintf(strs[i], sizeof(strs[i]), "%.*s",
+			snprintf(l->strs[i], sizeof(l->strs[i]), "%.*s",
 				 (int)strnlen(fields[i].str, fields[i].len), fields[i].str);
-			values[i] = strs[i];
+			l->values[i] = l->strs[i];
 		} else {
-			snprintf(nums[i], sizeof(nums[i]), "%llu",
+			snprintf(l->nums[i], sizeof(l->nums[i]), "%llu",
 				 (unsigned long long)fields[i].num);
-			values[i] = nums[i];
+			l->values[i] = l->nums[i];
 		}
 	}
-	return series_of(h->family, names, values, n);
+	return true;
+}
+
+/* A column's series of an entry; call with its family locked. */
+static struct metric_series *column_series(const struct metrics_column *c, struct entry_labels *l)
+{
+	l->names[l->n] = c->label;
+	l->values[l->n] = c->label_value;
+	return series_of(c->family, l->names, l->values, l->n + (c->label != NULL));
+}
+
+static const struct hist_log2 *column_hist(const struct metrics_column *c, const void *value)
+{
+	return (const void *)((const char *)value + c->offset);
+}
+
+static uint64_t column_u64(const struct metrics_column *c, const void *value)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)value + c->offset, sizeof(v));
+	return v;
 }
 
 static void hist_add(struct hist_log2 *to, const struct hist_log2 *from)
@@ -344,56 +369,108 @@ static void hist_add(struct hist_log2 *to, const struct hist_log2 *from)
 }
 
 struct each_ctx {
-	struct metrics_hist_map *h;
+	struct metrics_map *mm;
 	hist_entry_fn fn;
 	void *ctx;
 };
 
+/* An entry taken out of the map: its numbers go into what the series keep. */
 static void keep_entry(void *ctx, const void *key, const void *value)
 {
 	struct each_ctx *e = ctx;
-	const struct hist_log2 *log2;
-	struct metric_series *s = entry_series(e->h, key, value, &log2);
+	struct entry_labels l;
 
-	if (s)
-		hist_add(s->kept, log2);
+	for (size_t i = 0; i < e->mm->ncolumns && entry_labels(e->mm, key, value, &l); i++) {
+		const struct metrics_column *c = &e->mm->columns[i];
+		struct metric_series *s = column_series(c, &l);
+
+		if (s && c->family->type == METRIC_HISTOGRAM)
+			hist_add(s->kept, column_hist(c, value));
+		else if (s)
+			s->value += column_u64(c, value);
+	}
 	e->fn(e->ctx, key, value);
 }
 
-size_t metrics_hist_map_each(struct metrics_hist_map *h, bool clear, hist_entry_fn fn, void *ctx)
+/* Whether column i is the first of the map's with its family (whose lock is then taken once). */
+static bool first_of_family(const struct metrics_map *mm, size_t i)
 {
-	struct each_ctx e = { h, fn, ctx };
+	for (size_t j = 0; j < i; j++)
+		if (mm->columns[j].family == mm->columns[i].family)
+			return false;
+	return true;
+}
+
+static void lock_families(const struct metrics_map *mm, bool lock)
+{
+	for (size_t i = 0; i < mm->ncolumns; i++) {
+		size_t k = lock ? i : mm->ncolumns - 1 - i;
+
+		if (!first_of_family(mm, k))
+			continue;
+		if (lock)
+			pthread_mutex_lock(&mm->columns[k].family->lock);
+		else
+			pthread_mutex_unlock(&mm->columns[k].family->lock);
+	}
+}
+
+size_t metrics_map_each(struct metrics_map *mm, bool clear, hist_entry_fn fn, void *ctx)
+{
+	struct each_ctx e = { mm, fn, ctx };
+	bool keep = clear && metrics_on();
 	size_t n;
 
-	pthread_mutex_lock(&h->family->lock);
-	n = hist_map_each(h->fd, h->key_size, h->value_size, clear, h->cmp,
-			  clear && metrics_on() ? keep_entry : fn,
-			  clear && metrics_on() ? &e : ctx);
-	pthread_mutex_unlock(&h->family->lock);
+	lock_families(mm, true);
+	n = hist_map_each(mm->fd, mm->key_size, mm->value_size, clear, mm->cmp,
+			  keep ? keep_entry : fn, keep ? &e : ctx);
+	lock_families(mm, false);
 	return n;
 }
 
+struct read_ctx {
+	const struct metrics_map *mm;
+	const struct metric_family *f;
+};
+
+/* An entry as it is now, into the now counts of f's series. */
 static void read_entry(void *ctx, const void *key, const void *value)
 {
-	const struct hist_log2 *log2;
-	struct metric_series *s = entry_series(ctx, key, value, &log2);
+	const struct read_ctx *r = ctx;
+	struct entry_labels l;
 
-	if (s)
-		*s->now = *log2;
+	if (!entry_labels(r->mm, key, value, &l))
+		return;
+	for (size_t i = 0; i < r->mm->ncolumns; i++) {
+		const struct metrics_column *c = &r->mm->columns[i];
+		struct metric_series *s = c->family == r->f ? column_series(c, &l) : NULL;
+
+		if (s && r->f->type == METRIC_HISTOGRAM)
+			*s->now = *column_hist(c, value);
+		else if (s)
+			s->value_now = column_u64(c, value);
+	}
 }
 
-void metrics_watch_hist_map(struct metrics_hist_map *h)
+void metrics_watch_map(struct metrics_map *mm)
 {
-	h->family->source = h;
-	list_family(h->family);
+	for (size_t i = 0; i < mm->ncolumns; i++) {
+		mm->columns[i].family->source = mm;
+		list_family(mm->columns[i].family);
+	}
 }
 
-/* The map as it is now, into the series' now counts; call with the family locked. */
-static void read_source(struct metrics_hist_map *h)
+/* The map as it is now, into the now counts of f's series; call with f locked. */
+static void read_source(struct metric_family *f)
 {
-	for (size_t i = 0; i < h->family->nseries; i++)
-		*h->family->series[i].now = (struct hist_log2){};
-	hist_map_each(h->fd, h->key_size, h->value_size, false, h->cmp, read_entry, h);
+	struct read_ctx r = { f->source, f };
+
+	for (size_t i = 0; i < f->nseries; i++) {
+		f->series[i].value_now = 0;
+		if (f->series[i].now)
+			*f->series[i].now = (struct hist_log2){};
+	}
+	hist_map_each(r.mm->fd, r.mm->key_size, r.mm->value_size, false, r.mm->cmp, read_entry, &r);
 }
 
 void metrics_add_object(struct bpf_object *obj)
@@ -476,6 +553,15 @@ static void seconds(char *buf, size_t size, uint64_t ns)
 		buf[--n] = '\0';
 }
 
+static void seconds_line(struct strbuf *sb, uint64_t ns)
+{
+	char buf[32];
+
+	seconds(buf, sizeof(buf), ns);
+	sb_puts(sb, buf);
+	sb_putc(sb, '\n');
+}
+
 /* The bucket bounds of f: slot k holds what is below 2^k units. Returns how many. */
 static size_t bucket_bounds(const struct metric_family *f, char (*le)[24])
 {
@@ -493,7 +579,6 @@ static void histogram(struct strbuf *sb, const struct metric_family *f,
 		      size_t nle)
 {
 	uint64_t total = 0;
-	char sum[32];
 
 	for (size_t k = 0; k < HIST_SLOTS; k++) {
 		total += s->kept->slots[k] + s->now->slots[k];
@@ -505,18 +590,14 @@ static void histogram(struct strbuf *sb, const struct metric_family *f,
 	sample(sb, f->name, "_bucket", lab, "+Inf");
 	u64_line(sb, total);
 	sample(sb, f->name, "_sum", lab, NULL);
-	seconds(sum, sizeof(sum), s->kept->sum + s->now->sum);
-	sb_puts(sb, sum);
-	sb_putc(sb, '\n');
+	seconds_line(sb, (s->kept->sum + s->now->sum) * (f->sum_ns ? f->sum_ns : 1));
 	sample(sb, f->name, "_count", lab, NULL);
 	u64_line(sb, total);
 }
 
 static const char *const type_names[] = {
-	[METRIC_COUNTER] = "counter",
-	[METRIC_GAUGE] = "gauge",
-	[METRIC_INFO] = "gauge",
-	[METRIC_HISTOGRAM] = "histogram",
+	[METRIC_COUNTER] = "counter",	  [METRIC_GAUGE] = "gauge",	[METRIC_INFO] = "gauge",
+	[METRIC_HISTOGRAM] = "histogram", [METRIC_SECONDS] = "counter",
 };
 
 static void header(struct strbuf *sb, const char *name, const char *help, enum metric_type t)
@@ -532,7 +613,7 @@ static void family(struct strbuf *sb, struct metric_family *f)
 
 	pthread_mutex_lock(&f->lock);
 	if (f->source)
-		read_source(f->source);
+		read_source(f);
 	header(sb, f->name, f->help, f->type);
 	for (size_t i = 0; i < f->nseries; i++) {
 		const struct metric_series *s = &f->series[i];
@@ -543,7 +624,10 @@ static void family(struct strbuf *sb, struct metric_family *f)
 			continue;
 		}
 		sample(sb, f->name, "", &lab, NULL);
-		u64_line(sb, s->value);
+		if (f->type == METRIC_SECONDS)
+			seconds_line(sb, s->value + s->value_now);
+		else
+			u64_line(sb, s->value + s->value_now);
 	}
 	pthread_mutex_unlock(&f->lock);
 	sb_free(&lab);

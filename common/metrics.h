@@ -7,8 +7,8 @@
  * A subcommand declares its families once (name, help, type, label names) and feeds them where it
  * decides its numbers: metrics_add() for a counter where it prints an event, metrics_set() for a
  * gauge where it prints a report, metrics_observe() for a latency histogram, or
- * metrics_watch_hist_map() for the log2 histograms a BPF map holds (read at each scrape). This
- * file only formats. Self-metrics come for free: build and program info, lost events, program run
+ * metrics_watch_map() for the counters and log2 histograms a BPF map holds (read at each scrape).
+ * This file only formats. Self-metrics come for free: build and program info, lost events, program run
  * counts and times (which the kernel keeps under kernel.bpf_stats_enabled), and what the series
  * cap dropped.
  *
@@ -32,9 +32,10 @@ enum metric_type {
 	METRIC_GAUGE,
 	METRIC_INFO,	  /* a gauge of 1 whose labels are the information; name ends in _info */
 	METRIC_HISTOGRAM, /* of durations in seconds, with log2 buckets */
+	METRIC_SECONDS, /* a counter of nanoseconds, served in seconds; name ends in _seconds_total */
 };
 
-struct metrics_hist_map;
+struct metrics_map;
 struct metric_series;
 
 struct metric_family {
@@ -43,12 +44,13 @@ struct metric_family {
 	enum metric_type type;
 	const char *labels[METRIC_MAX_LABELS]; /* label names, NULL after the last */
 	uint64_t hist_div; /* histogram: nanoseconds per unit of the log2 slots (1000: usecs) */
+	uint64_t sum_ns;   /* histogram: nanoseconds per unit of the sum (0: 1, the sum is in ns) */
 	/* metrics.c's own */
 	pthread_mutex_t lock;
 	struct metric_series *series;
 	size_t nseries, cap;
 	size_t *index, index_cap; /* open addressing by label hash: series number + 1, 0 free */
-	struct metrics_hist_map *source;
+	struct metrics_map *source;
 	struct metric_family *next;
 	bool listed;
 };
@@ -93,23 +95,35 @@ void metrics_clear(struct metric_family *f);
 /* "ok" for a result >= 0, else the errno name of -ret: the result label of syscall events. */
 const char *metrics_result(int64_t ret);
 
+/* One number of a BPF map's values, served as a family's series. */
+struct metrics_column {
+	struct metric_family *family; /* a counter, METRIC_SECONDS or histogram family */
+	size_t offset;		      /* in the value: of a __u64, or of a struct hist_log2 */
+	/* A label after the key's that tells this column from the family's others (pattern =
+	 * random, sequential), or NULL. */
+	const char *label, *label_value;
+};
+
+#define METRICS_MAX_COLUMNS 4
+
 /*
- * A BPF hash map of log2 histograms, exported as the histogram family: at each scrape every entry
- * becomes a series labelled with its key fields (as the text and JSON output show them). When
- * the subcommand takes entries out every interval, the counts taken are kept, so that the series
- * stay cumulative as Prometheus counters must.
+ * A BPF hash map whose values hold counters or log2 histograms, served as the columns' families:
+ * at each scrape every entry becomes a series of each column, labelled with its key fields (as
+ * the text and JSON output show them). When the subcommand takes entries out every interval, the
+ * counts taken are kept, so that the series stay cumulative as Prometheus counters must.
  */
-struct metrics_hist_map {
-	struct metric_family *family;
+struct metrics_map {
 	int fd;
 	size_t key_size, value_size;
 	int (*cmp)(const void *a, const void *b);
-	/* An entry's histogram and key fields (into fields, up to METRIC_MAX_LABELS); NULL: skip. */
-	const struct hist_log2 *(*decode)(const void *key, const void *value,
-					  struct hist_key *fields, size_t *nfields);
+	/* An entry's key fields (into fields, up to METRIC_MAX_LABELS - 1); false: skip it. */
+	bool (*decode)(const void *key, const void *value, struct hist_key *fields,
+		       size_t *nfields);
+	struct metrics_column columns[METRICS_MAX_COLUMNS];
+	size_t ncolumns;
 };
 
-void metrics_watch_hist_map(struct metrics_hist_map *m);
+void metrics_watch_map(struct metrics_map *m);
 
 /* What a scrape answers: every family, then the self-metrics. The caller frees it. */
 struct strbuf metrics_text(void);
@@ -117,6 +131,6 @@ struct strbuf metrics_text(void);
  * hist_map_each() on the map, in step with scrapes: with clear, what is taken out is added to the
  * exported counts before a scrape can miss it. decode and fn are not called concurrently.
  */
-size_t metrics_hist_map_each(struct metrics_hist_map *m, bool clear, hist_entry_fn fn, void *ctx);
+size_t metrics_map_each(struct metrics_map *m, bool clear, hist_entry_fn fn, void *ctx);
 
 #endif
