@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ebpftrace biopattern: per disk, the share of random and sequential I/O, every interval. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <bpf/libbpf.h>
@@ -7,6 +8,7 @@
 #include "biopattern.skel.h"
 #include "cmds.h"
 #include "hist.h"
+#include "metrics.h"
 #include "opts.h"
 #include "tool.h"
 #include "util.h"
@@ -83,14 +85,52 @@ static int key_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* For metrics: the disk as print_disk shows it. Callers are serialized. */
+static bool decode(const void *key, const void *value, struct hist_key *fields, size_t *nfields)
+{
+	static char name[64], num[24];
+
+	(void)value;
+	disk_name(*(const __u32 *)key, name, sizeof(name), num, sizeof(num));
+	fields[0] = (struct hist_key){ .name = "disk", .str = name, .len = sizeof(name) };
+	fields[1] = (struct hist_key){ .name = "dev", .str = num, .len = sizeof(num) };
+	*nfields = 2;
+	return true;
+}
+
+static struct metric_family requests =
+	METRIC_FAMILY(METRIC_COUNTER, "ebpftrace_biopattern_requests_total",
+		      "Block I/O requests completed, by disk and pattern (random or sequential)");
+static struct metric_family bytes = METRIC_FAMILY(
+	METRIC_COUNTER, "ebpftrace_biopattern_bytes_total",
+	"Bytes of the block I/O requests completed, by disk and pattern (random or sequential)");
+
+#define PATTERN_COLUMN(f, field, pattern)                                          \
+	{                                                                          \
+		.family = &f, .offset = offsetof(struct biopattern_counts, field), \
+		.label = "pattern", .label_value = pattern                         \
+	}
+
+static struct metrics_map counts = {
+	.key_size = sizeof(__u32),
+	.value_size = sizeof(struct biopattern_counts),
+	.cmp = key_cmp,
+	.decode = decode,
+	.columns = {
+		PATTERN_COLUMN(requests, random, "random"),
+		PATTERN_COLUMN(requests, sequential, "sequential"),
+		PATTERN_COLUMN(bytes, random_bytes, "random"),
+		PATTERN_COLUMN(bytes, sequential_bytes, "sequential"),
+	},
+	.ncolumns = 4,
+};
+
 static void print_interval(void *ctx, uint64_t ts_ns)
 {
-	int fd = *(int *)ctx;
 	uint64_t mono = ts_ns - (wall_now_ns() - mono_to_wall_ns(0));
 
 	out_header(fields, ARRAY_SIZE(fields));
-	hist_map_each(fd, sizeof(__u32), sizeof(struct biopattern_counts), bp.interval > 0, key_cmp,
-		      print_disk, &mono);
+	metrics_map_each(ctx, bp.interval > 0, print_disk, &mono);
 	if (!out_json())
 		out_printf("\n");
 }
@@ -127,6 +167,6 @@ int cmd_biopattern(int argc, char **argv)
 		.configure = configure,
 	};
 
-	return tool_run_reports(&tool, argc, argv, "counts", "block I/O", &bp.interval, &bp.count,
-				print_interval);
+	return tool_run_reports(&tool, argc, argv, "counts", &counts, "block I/O", &bp.interval,
+				&bp.count, print_interval);
 }

@@ -6,6 +6,7 @@
 #include "tcprtt.skel.h"
 #include "cmds.h"
 #include "hist.h"
+#include "metrics.h"
 #include "netrule.h"
 #include "opts.h"
 #include "tool.h"
@@ -97,21 +98,47 @@ static void print_entry(void *ctx, const void *key, const void *value)
 		hist_text(out_buf(), &h, k, n);
 }
 
+/* For metrics: the key as print_entry shows it. Callers are serialized. */
+static bool decode(const void *key, const void *value, struct hist_key *fields, size_t *nfields)
+{
+	static char addr[NET_PREFIX_STR_SIZE];
+
+	(void)value;
+	*nfields = key_fields(key, fields, addr, sizeof(addr));
+	return true;
+}
+
 static int key_cmp(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct tcprtt_key));
 }
 
+/* Slots of div usecs (hist_div set to match in configure), the sum in usecs. */
+static struct metric_family rtt_family = {
+	.name = "ebpftrace_tcprtt_rtt_seconds",
+	.help = "Smoothed round-trip times of TCP connections, sampled per segment received",
+	.type = METRIC_HISTOGRAM,
+	.hist_div = 1000,
+	.sum_ns = 1000,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static struct metrics_map hists = {
+	.key_size = sizeof(struct tcprtt_key),
+	.value_size = sizeof(struct hist_log2),
+	.cmp = key_cmp,
+	.decode = decode,
+	.columns = { { .family = &rtt_family } },
+	.ncolumns = 1,
+};
+
 static void print_interval(void *ctx, uint64_t ts_ns)
 {
-	int fd = *(int *)ctx;
-
 	static const struct hist_log2 none;
 	struct tcprtt_key zero = {};
 
 	/* Without --by, an interval without a sample still says so: one empty histogram. */
-	if (!hist_map_each(fd, sizeof(struct tcprtt_key), sizeof(struct hist_log2),
-			   rtt.interval > 0, key_cmp, print_entry, &ts_ns) &&
+	if (!metrics_map_each(ctx, rtt.interval > 0, print_entry, &ts_ns) &&
 	    rtt.cfg.by == TCPRTT_BY_NONE) {
 		print_entry(&ts_ns, &zero, &none);
 	}
@@ -124,6 +151,7 @@ static int configure(void *skel, enum attach_method m, const char **step)
 	(void)m;
 	(void)step;
 	obj->rodata->tcprtt_cfg = rtt.cfg;
+	rtt_family.hist_div = 1000 * rtt.cfg.div;
 	bpf_map__set_autocreate(obj->maps.events, false); /* histograms need no ring buffer */
 	if (rtt.cfg.by == TCPRTT_BY_NONE)
 		bpf_map__set_max_entries(obj->maps.hists, 1);
@@ -153,6 +181,6 @@ int cmd_tcprtt(int argc, char **argv)
 		.configure = configure,
 	};
 
-	return tool_run_reports(&tool, argc, argv, "hists", "TCP round-trip times", &rtt.interval,
-				&rtt.count, print_interval);
+	return tool_run_reports(&tool, argc, argv, "hists", &hists, "TCP round-trip times",
+				&rtt.interval, &rtt.count, print_interval);
 }

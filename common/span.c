@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <bpf/libbpf.h>
 #include "events.h"
+#include "metrics.h"
 #include "opts.h"
 #include "span.h"
 #include "tool.h"
@@ -134,33 +137,81 @@ static int key_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-struct run_ctx {
-	const struct span_report *r;
-	int fd;
+static const struct span_report *report; /* the subcommand's, while it runs */
+
+static bool decode(const void *key, const void *value, struct hist_key *fields, size_t *nfields)
+{
+	*nfields = report->key_of(*(const __u32 *)key, value, fields);
+	return true;
+}
+
+/* ebpftrace_<type>_..., named when the subcommand is known. */
+static struct {
+	char events[64], time[64], duration[64];
+	char events_help[96], time_help[96], duration_help[96];
+} names;
+
+static struct metric_family events_family =
+	METRIC_FAMILY(METRIC_COUNTER, names.events, names.events_help);
+static struct metric_family time_family =
+	METRIC_FAMILY(METRIC_SECONDS, names.time, names.time_help);
+static struct metric_family duration_family =
+	METRIC_HISTOGRAM_FAMILY(names.duration, names.duration_help, 1000);
+
+static struct metrics_map stats = {
+	.key_size = sizeof(__u32),
+	.value_size = sizeof(struct span_stats),
+	.cmp = key_cmp,
+	.decode = decode,
 };
+
+static void add_column(struct metric_family *f, size_t offset)
+{
+	stats.columns[stats.ncolumns++] = (struct metrics_column){ .family = f, .offset = offset };
+}
+
+/* The counts always, the time unless -C, its histogram with --hist. */
+static void watch_stats(const struct span_report *r, struct bpf_object *obj)
+{
+	snprintf(names.events, sizeof(names.events), "ebpftrace_%s_events_total", r->type);
+	snprintf(names.events_help, sizeof(names.events_help), "Runs of %s", r->what);
+	snprintf(names.time, sizeof(names.time), "ebpftrace_%s_time_seconds_total", r->type);
+	snprintf(names.time_help, sizeof(names.time_help), "Time spent in %s", r->what);
+	snprintf(names.duration, sizeof(names.duration), "ebpftrace_%s_duration_seconds", r->type);
+	snprintf(names.duration_help, sizeof(names.duration_help), "How long each run of %s took",
+		 r->what);
+	report = r;
+	stats.fd = bpf_object__find_map_fd_by_name(obj, "span_stats");
+	add_column(&events_family, offsetof(struct span_stats, count));
+	if (!span.cfg.counts)
+		add_column(&time_family, offsetof(struct span_stats, total_ns));
+	if (span.cfg.hist) {
+		duration_family.hist_div = span.cfg.unit_ns;
+		add_column(&duration_family, offsetof(struct span_stats, hist));
+	}
+	metrics_watch_map(&stats);
+}
 
 static void print_interval(void *ctx, uint64_t ts_ns)
 {
-	const struct run_ctx *rc = ctx;
-	struct interval iv = { .r = rc->r, .ts_ns = ts_ns };
+	struct interval iv = { .r = report, .ts_ns = ts_ns };
 	struct timespec now;
 
+	(void)ctx;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	iv.mono_ns = (uint64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	if (!span.cfg.hist)
-		print_header(rc->r);
-	hist_map_each(rc->fd, sizeof(__u32), sizeof(struct span_stats), span.interval > 0, key_cmp,
-		      print_entry, &iv);
+		print_header(iv.r);
+	metrics_map_each(&stats, span.interval > 0, print_entry, &iv);
 	if (!span.cfg.hist && !out_json())
 		out_printf("\n");
 }
 
 static void run(const struct span_report *r, struct bpf_object *obj)
 {
-	struct run_ctx rc = { .r = r, .fd = bpf_object__find_map_fd_by_name(obj, "span_stats") };
-
+	watch_stats(r, obj);
 	out_init();
-	hist_run(r->what, span.interval, span.count, print_interval, &rc);
+	hist_run(r->what, span.interval, span.count, print_interval, NULL);
 	lost_events_report(lost_events_read(obj));
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "metrics.h"
 #include "opts.h"
 #include "setup.h"
 #include "tool.h"
@@ -215,17 +216,19 @@ void tool_interval_arg(const char *arg, unsigned int n, double *interval, uint64
 		usage_error("unexpected argument '%s': expected [interval [count]]", arg);
 }
 
-int tool_run_reports(struct tool *t, int argc, char **argv, const char *map_name, const char *what,
-		     const double *interval, const uint64_t *count, hist_print_fn print)
+int tool_run_reports(struct tool *t, int argc, char **argv, const char *map_name,
+		     struct metrics_map *map, const char *what, const double *interval,
+		     const uint64_t *count, hist_print_fn print)
 {
-	int ret, fd;
+	int ret;
 
 	tool_parse(t, argc, argv);
 	ret = tool_load(t);
 	if (!ret) {
-		fd = bpf_object__find_map_fd_by_name(tool_obj(t), map_name);
+		map->fd = bpf_object__find_map_fd_by_name(tool_obj(t), map_name);
+		metrics_watch_map(map);
 		out_init();
-		hist_run(what, *interval, *count, print, &fd);
+		hist_run(what, *interval, *count, print, map);
 		lost_events_report(lost_events_read(tool_obj(t)));
 	}
 	tool_end(t);

@@ -20,6 +20,7 @@
 #include "probe.h"
 
 struct bpf_object;
+struct metrics_map;
 
 struct tool {
 	const struct argp_option *options; /* the subcommand's own; NULL: none */
@@ -89,12 +90,14 @@ int tracepoint_btf_args(const char *tp);
 /* Detach and destroy (nothing when nothing loaded). */
 void tool_end(struct tool *t);
 /*
- * The whole run of a tool that reports a map every interval: parse, load, then hist_run() with
- * print(&fd of the map called map_name, ts_ns) until the run stops (interval and count as the
- * parse left them), then the lost events; end. Returns an exit code.
+ * The whole run of a tool that reports a map every interval: parse, load, then serve map (the
+ * fd of the object's map called map_name) as metrics and hist_run() with print(map, ts_ns) until
+ * the run stops (interval and count as the parse left them), then the lost events; end. print
+ * reads the map with metrics_map_each(). Returns an exit code.
  */
-int tool_run_reports(struct tool *t, int argc, char **argv, const char *map_name, const char *what,
-		     const double *interval, const uint64_t *count, hist_print_fn print);
+int tool_run_reports(struct tool *t, int argc, char **argv, const char *map_name,
+		     struct metrics_map *map, const char *what, const double *interval,
+		     const uint64_t *count, hist_print_fn print);
 /* Positional argument n of an interval tool's [interval [count]]; bad ones end with a usage error. */
 void tool_interval_arg(const char *arg, unsigned int n, double *interval, uint64_t *count);
 /* The whole run of an event-streaming tool: parse, load, trace, end. Returns an exit code. */
