@@ -2,6 +2,7 @@
 /* ebpftrace bashreadline: the lines typed at interactive bash prompts. */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include "bashreadline.h"
 #include "bashreadline.skel.h"
 #include "cmds.h"
+#include "metrics.h"
 #include "opts.h"
 #include "tool.h"
 #include "uprobe.h"
@@ -99,13 +101,20 @@ static const struct out_field fields[] = {
 
 static const struct out_field truncated_field = { "truncated", NULL, 0 };
 
+static struct metric_family lines =
+	METRIC_FAMILY(METRIC_COUNTER, "ebpftrace_bashreadline_lines_total",
+		      "Lines read at bash prompts, by uid", "uid");
+
 static int handle_event(void *ctx, const void *data, size_t size)
 {
 	const struct bashreadline_event *e = data;
+	char uid[16];
 
 	(void)ctx;
 	if (size < sizeof(*e) || !e->len || e->len > sizeof(e->line))
 		return 0;
+	snprintf(uid, sizeof(uid), "%u", e->uid);
+	metrics_add(&lines, METRIC_VALUES(uid), 1);
 	out_row_begin("bashreadline", e->ts_ns);
 	out_u64(&fields[F_PID], e->pid);
 	out_u64(&fields[F_UID], e->uid);

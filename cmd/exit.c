@@ -6,6 +6,7 @@
 #include "exit.h"
 #include "exit.skel.h"
 #include "cmds.h"
+#include "metrics.h"
 #include "opts.h"
 #include "signals.h"
 #include "tool.h"
@@ -69,20 +70,49 @@ static void print_status(__u32 status)
 	out_str(&fields[F_EXIT], cell, sizeof(cell));
 }
 
+static struct metric_family exits = METRIC_FAMILY(
+	METRIC_COUNTER, "ebpftrace_exit_events_total",
+	"Exits traced, by result: the exit code, or the signal that ended it", "result");
+static struct metric_family core_dumps =
+	METRIC_FAMILY(METRIC_COUNTER, "ebpftrace_exit_core_dumps_total",
+		      "Exits by a signal that dumped core, by signal", "signal");
+static struct metric_family ages = METRIC_HISTOGRAM_FAMILY(
+	"ebpftrace_exit_age_seconds", "How long the exited processes (threads) had lived", 1000);
+
+static void count_exit(const struct exit_event *e, uint64_t age_ns)
+{
+	char result[SIGNAL_NAME_SIZE];
+	int sig = e->status & 0x7f;
+
+	if (!metrics_on())
+		return;
+	if (sig)
+		signal_name(sig, result, sizeof(result));
+	else
+		snprintf(result, sizeof(result), "%u", e->status >> 8 & 0xff);
+	metrics_add(&exits, METRIC_VALUES(result), 1);
+	if (sig && e->status & 0x80)
+		metrics_add(&core_dumps, METRIC_VALUES(result), 1);
+	metrics_observe(&ages, NULL, age_ns);
+}
+
 static int handle_event(void *ctx, const void *data, size_t size)
 {
 	const struct exit_event *e = data;
+	uint64_t age_ns;
 
 	(void)ctx;
 	if (size < sizeof(*e))
 		return 0;
+	age_ns = e->ts_ns > e->start_ns ? e->ts_ns - e->start_ns : 0;
+	count_exit(e, age_ns);
 	out_row_begin("exit", e->ts_ns);
 	out_u64(&fields[F_PID], e->pid);
 	out_u64(&fields[F_PPID], e->ppid);
 	out_u64(&fields[F_TID], e->tid);
 	out_u64(&fields[F_UID], e->uid);
 	out_str(&fields[F_COMM], e->comm, sizeof(e->comm));
-	out_fixed(&fields[F_AGE], e->ts_ns > e->start_ns ? (e->ts_ns - e->start_ns) / 1000 : 0, 3);
+	out_fixed(&fields[F_AGE], age_ns / 1000, 3);
 	print_status(e->status);
 	out_row_end();
 	return 0;

@@ -6,6 +6,7 @@
 #include "tcpstates.h"
 #include "tcpstates.skel.h"
 #include "cmds.h"
+#include "metrics.h"
 #include "netrule.h"
 #include "opts.h"
 #include "tool.h"
@@ -107,16 +108,38 @@ static const char *const state_names[] = {
 	[13] = "BOUND_INACTIVE",
 };
 
+/* The kernel's name of a state, or its number. */
+static const char *state_name(__u8 state, char *num, size_t size)
+{
+	if (state < ARRAY_SIZE(state_names) && state_names[state])
+		return state_names[state];
+	snprintf(num, size, "%u", state);
+	return num;
+}
+
 static void out_state(const struct out_field *f, __u8 state)
 {
 	char num[8];
 
-	if (state < ARRAY_SIZE(state_names) && state_names[state]) {
-		out_str(f, state_names[state], SIZE_MAX);
-		return;
-	}
-	snprintf(num, sizeof(num), "%u", state);
-	out_str(f, num, sizeof(num));
+	out_str(f, state_name(state, num, sizeof(num)), SIZE_MAX);
+}
+
+static struct metric_family transitions =
+	METRIC_FAMILY(METRIC_COUNTER, "ebpftrace_tcpstates_transitions_total",
+		      "TCP state changes, by old and new state", "oldstate", "newstate");
+static struct metric_family durations = METRIC_HISTOGRAM_FAMILY(
+	"ebpftrace_tcpstates_state_duration_seconds",
+	"How long sockets stayed in a state before leaving it, by state", 1000, "state");
+
+static void count_change(const struct tcpstates_event *e)
+{
+	char old_num[8], new_num[8];
+	const char *old = state_name(e->oldstate, old_num, sizeof(old_num));
+
+	metrics_add(&transitions,
+		    METRIC_VALUES(old, state_name(e->newstate, new_num, sizeof(new_num))), 1);
+	if (e->delta_ns)
+		metrics_observe(&durations, METRIC_VALUES(old), e->delta_ns);
 }
 
 static void out_addr(const struct out_field *f, const __u32 addr[4])
@@ -134,6 +157,7 @@ static int handle_event(void *ctx, const void *data, size_t size)
 	(void)ctx;
 	if (size < sizeof(*e))
 		return 0;
+	count_change(e);
 	out_row_begin("tcpstates", e->ts_ns);
 	out_u64(&fields[F_PID], e->pid);
 	out_u64(&fields[F_TID], e->tid);
