@@ -20,7 +20,13 @@ import uuid
 
 from lib import (Tracer, assert_nothing_loaded, assert_usage_error, helper, json_lines, run,
                  wait_for)
+from test_bashreadline import typed_bash
+from test_biopattern import BLOCK, BLOCKS, loop_device, read_blocks
+from test_exit import SIGQUIT, SIGTERM, exiter
 from test_runqlat import Hog
+from test_softirqs import disk_work, proc_interrupts, proc_softirqs
+from test_tcprtt import ROUNDS, ping_pong
+from test_tcpstates import SERVER_PORT, connection, netns_pair
 import lib
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
@@ -52,7 +58,7 @@ def samples(text):
     return out
 
 
-def value(smp, name, **labels):
+def value(smp, name, /, **labels):
     """The sample of name with exactly these labels (0 when there is none)."""
     return smp.get((name, frozenset(labels.items())), 0.0)
 
@@ -212,14 +218,14 @@ def test_tcpconnlat_hist_by_dest():
                      lambda: [connect_once(port) for _ in range(3)], expect)
 
 
-def buckets(smp, name, **labels):
+def buckets(smp, name, /, **labels):
     """The (le, count) pairs of one histogram series, in order of le."""
     out = [(float(lab["le"]), v) for lab, v in of(smp, name + "_bucket")
            if {k: v for k, v in lab.items() if k != "le"} == labels]
     return sorted(out)
 
 
-def assert_histogram(smp, name, **labels):
+def assert_histogram(smp, name, /, **labels):
     """Cumulative buckets ending in +Inf, which equals _count; something counted."""
     b = buckets(smp, name, **labels)
     assert b and b[-1][0] == float("inf"), b
@@ -267,6 +273,170 @@ def test_series_cap_drops_and_counts():
             smp = samples(s.scrape())
     series = [k for k in smp if k[0] == "ebpftrace_runqlat_latency_seconds_count"]
     assert len(series) == 3, series
+
+
+# --- The tools on common/tool.c, each with its own integration test's workload ---------------------
+
+def served_run(args, action):
+    """Serve `args --json` while action() runs, then scrape once and stop; returns what action()
+    returned, the samples (promtool accepts them) and the JSON objects the run printed."""
+    with Served(args + ["--json"]) as s:
+        res = action()
+        text = s.scrape()
+    promtool_check(text)
+    return res, samples(text), json_lines(s.out)
+
+
+def test_exit_counts_by_result_core_dumps_and_ages():
+    def exits():
+        statuses = [exiter("code", 3)[2] for _ in range(2)]
+        statuses.append(exiter("signal", SIGTERM)[2])
+        with tempfile.TemporaryDirectory(prefix="ebt-exit-") as d:
+            statuses.append(exiter("signal", SIGQUIT, core=True, cwd=d)[2])
+        return statuses
+
+    statuses, smp, objs = served_run(["exit", "-n", "exiter"], exits)
+    assert value(smp, "ebpftrace_exit_events_total", result="3") == 2
+    assert value(smp, "ebpftrace_exit_events_total", result="SIGTERM") == 1
+    assert value(smp, "ebpftrace_exit_events_total", result="SIGQUIT") == 1
+    # Whether a core was written depends on core_pattern: counted as wait() saw it.
+    cores = value(smp, "ebpftrace_exit_core_dumps_total", signal="SIGQUIT")
+    assert cores == (1 if os.WCOREDUMP(statuses[-1]) else 0), (cores, statuses)
+    assert value(smp, "ebpftrace_exit_core_dumps_total", signal="SIGTERM") == 0
+    name = "ebpftrace_exit_age_seconds"
+    assert_histogram(smp, name)
+    assert value(smp, name + "_count") == len(objs) == 4, objs
+    ages = sum(o["age_ms"] for o in objs) / 1000
+    assert abs(value(smp, name + "_sum") - ages) < 1e-5 * len(objs), (smp, ages)
+
+
+def test_tcpstates_transitions_and_time_in_state():
+    with netns_pair() as (cli, srv):
+        _, smp, objs = served_run(["tcpstates", "--saddr", "198.51.100.0/24"],
+                                  lambda: connection(cli, srv, 4))
+    changes = {}
+    for o in objs:
+        changes[o["oldstate"], o["newstate"]] = changes.get((o["oldstate"], o["newstate"]), 0) + 1
+    # Every change shown is counted, and the connection's own are among them.
+    got = {(lab["oldstate"], lab["newstate"]): v
+           for lab, v in of(smp, "ebpftrace_tcpstates_transitions_total")}
+    assert got == changes, (got, changes)
+    for change in [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
+                   ("ESTABLISHED", "FIN_WAIT1"), ("LISTEN", "SYN_RECV"),
+                   ("CLOSE_WAIT", "LAST_ACK"), ("LAST_ACK", "CLOSE"), ("LISTEN", "CLOSE")]:
+        assert got.get(change, 0) >= 1, (change, got)
+    name = "ebpftrace_tcpstates_state_duration_seconds"
+    for state in {o["oldstate"] for o in objs if "old_state_ms" in o}:
+        timed = [o["old_state_ms"] for o in objs if o["oldstate"] == state and "old_state_ms" in o]
+        assert_histogram(smp, name, state=state)
+        assert value(smp, name + "_count", state=state) == len(timed), (state, timed)
+        assert abs(value(smp, name + "_sum", state=state) - sum(timed) / 1000) < 1e-5, state
+    # The client held the connection established for 0.3 s.
+    assert value(smp, name + "_bucket", state="ESTABLISHED", le="0.268435456") == 0
+
+
+def test_bashreadline_lines_by_uid():
+    uid = 61000 + os.getpid() % 4000  # a uid of this test's own
+    lines = ["true one", "", "exit 0"]
+    _, smp, objs = served_run(["bashreadline", "-u", str(uid)],
+                              lambda: typed_bash(lines, uid=uid))
+    assert [o["line"] for o in objs if o["type"] == "bashreadline"] == lines, objs
+    assert of(smp, "ebpftrace_bashreadline_lines_total") == [({"uid": str(uid)}, len(lines))]
+
+
+def rtt_run(extra):
+    with netns_pair() as (cli, srv):
+        _, smp, objs = served_run(["tcprtt", "--by", "lport"] + extra,
+                                  lambda: ping_pong(cli, srv))
+    return smp, [o for o in objs if o["type"] == "hist" and o["key"].get("lport") == SERVER_PORT]
+
+
+def test_tcprtt_histogram_by_port_across_intervals():
+    """Intervals empty the kernel's histograms; the series stays cumulative and exact."""
+    smp, hists = rtt_run(["0.2"])
+    name = "ebpftrace_tcprtt_rtt_seconds"
+    lport = str(SERVER_PORT)
+    assert_histogram(smp, name, lport=lport)
+    count = value(smp, name + "_count", lport=lport)
+    assert ROUNDS <= count <= 2 * ROUNDS + 5 and count == sum(h["count"] for h in hists), hists
+    # The JSON sum is in usecs, as the kernel keeps it: the same sum in seconds.
+    assert abs(value(smp, name + "_sum", lport=lport) - sum(h["sum"] for h in hists) / 1e6) < 1e-9
+    les = [le for le, _ in buckets(smp, name, lport=lport)]
+    assert les[0] == 1e-6 and les[-2] < 300, les
+
+
+def test_tcprtt_milliseconds_buckets():
+    smp, hists = rtt_run(["-m"])
+    name = "ebpftrace_tcprtt_rtt_seconds"
+    les = [le for le, _ in buckets(smp, name, lport=str(SERVER_PORT))]
+    assert les[0] == 0.001 and les[-2] < 300, les
+    assert value(smp, name + "_count", lport=str(SERVER_PORT)) == hists[0]["count"], hists
+
+
+def test_biopattern_requests_and_bytes_by_pattern():
+    with loop_device() as dev:
+        disk = os.path.basename(dev)
+
+        def reads():
+            read_blocks(dev, range(BLOCKS))
+            read_blocks(dev, [i * 7 % BLOCKS for i in range(32)])
+            time.sleep(0.5)  # reports take the counts out of the kernel's map: still served
+        _, smp, objs = served_run(["biopattern", "0.2"], reads)
+    st = os.stat(dev)
+    labels = {"disk": disk, "dev": f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"}
+    rows = [o for o in objs if o["type"] == "biopattern" and o["disk"] == disk]
+    want = {"random": 1 + 32, "sequential": BLOCKS - 1}
+    for pattern, n in want.items():
+        assert value(smp, "ebpftrace_biopattern_requests_total", pattern=pattern, **labels) == n
+        assert sum(r[pattern] for r in rows) == n, rows
+        assert value(smp, "ebpftrace_biopattern_bytes_total", pattern=pattern,
+                     **labels) == n * BLOCK
+
+
+def bracketed_scrape(args, read_counters):
+    """Serve args and scrape after some interrupts of ours, reading the kernel's counters before
+    the start (A0), once ready (B0), before the scrape (B1) and after it (A1), as test_softirqs
+    does; returns the counters and the samples."""
+    a0 = read_counters()
+    with Served(args + ["--quiet"]) as s:
+        b0 = read_counters()
+        disk_work()
+        time.sleep(0.5)
+        b1 = read_counters()
+        text = s.scrape()
+        a1 = read_counters()
+    promtool_check(text)
+    return (a0, b0, b1, a1), samples(text)
+
+
+def test_hardirqs_counts_times_and_histograms():
+    # No interval: emptying the kernel's map can lose what a CPU adds to an entry being taken
+    # out, which would blur the exact bracket (tcprtt and biopattern test the intervals).
+    (a0, b0, b1, a1), smp = bracketed_scrape(["hardirqs", "--hist", "-N"], proc_interrupts)
+    events = of(smp, "ebpftrace_hardirqs_events_total")
+    assert events, smp
+    name = "ebpftrace_hardirqs_duration_seconds"
+    for lab, n in events:
+        irq = int(lab["irq"])
+        assert lab["name"] == a1[irq][1], (lab, a1[irq])
+        assert b1[irq][0] - b0[irq][0] <= n <= a1[irq][0] - a0[irq][0], (lab, n, a0[irq], a1[irq])
+        hist = value(smp, name + "_count", **lab)
+        assert b1[irq][0] - b0[irq][0] <= hist <= a1[irq][0] - a0[irq][0], (lab, hist)
+        assert_histogram(smp, name, **lab)
+        assert 0 < value(smp, "ebpftrace_hardirqs_time_seconds_total", **lab) < n * 0.1
+
+
+def test_softirqs_counts_without_times():
+    (a0, b0, b1, a1), smp = bracketed_scrape(["softirqs", "-C", "0.2"], proc_softirqs)
+    events = of(smp, "ebpftrace_softirqs_events_total")
+    assert {lab["softirq"] for lab, _ in events} >= {"TIMER"}, events
+    for lab, n in events:
+        low = b1[lab["softirq"]] - b0[lab["softirq"]]
+        # The margin of test_softirqs, where it is explained.
+        assert low - low // 10 - 2 <= n <= a1[lab["softirq"]] - a0[lab["softirq"]], (lab, n)
+    # -C counts, it does not time.
+    assert not of(smp, "ebpftrace_softirqs_time_seconds_total"), smp
+    assert not of(smp, "ebpftrace_softirqs_duration_seconds_count"), smp
 
 
 def bpf_enable_stats():
