@@ -379,8 +379,9 @@ static void keep_entry(void *ctx, const void *key, const void *value)
 {
 	struct each_ctx *e = ctx;
 	struct entry_labels l;
+	size_t n = entry_labels(e->mm, key, value, &l) ? e->mm->ncolumns : 0;
 
-	for (size_t i = 0; i < e->mm->ncolumns && entry_labels(e->mm, key, value, &l); i++) {
+	for (size_t i = 0; i < n; i++) {
 		const struct metrics_column *c = &e->mm->columns[i];
 		struct metric_series *s = column_series(c, &l);
 
