@@ -81,6 +81,24 @@ TEST(metrics_histogram_cumulative_seconds)
 	metrics_clear(&f);
 }
 
+TEST(metrics_seconds_counter)
+{
+	static struct metric_family secs =
+		METRIC_FAMILY(METRIC_SECONDS, "ebpftrace_t_time_seconds_total", "Time", "vec");
+	char *t;
+
+	metrics_option("9");
+	metrics_add(&secs, METRIC_VALUES("3"), 1500000001);
+	metrics_add(&secs, METRIC_VALUES("3"), 1);
+	metrics_add(&secs, METRIC_VALUES("4"), 0);
+	t = text();
+	CHECK_HAS(t, "# TYPE ebpftrace_t_time_seconds_total counter\n"
+		     "ebpftrace_t_time_seconds_total{vec=\"3\"} 1.500000002\n"
+		     "ebpftrace_t_time_seconds_total{vec=\"4\"} 0.0\n");
+	free(t);
+	metrics_clear(&secs);
+}
+
 TEST(metrics_cap_drops_and_counts)
 {
 	static struct metric_family f =
