@@ -147,6 +147,8 @@ int tool_load(struct tool *t)
 	const char *step = NULL;
 	int ret = setup_system(), err;
 
+	if (!ret && t->check_kernel)
+		ret = t->check_kernel();
 	if (ret)
 		return ret;
 	if (t->n_cands)
@@ -187,7 +189,7 @@ int tracepoint_btf_args(const char *tp)
 
 void tool_end(struct tool *t)
 {
-	skel_detach(skeleton_of(t), NULL, 0);
+	skel_detach(skeleton_of(t), t->links, t->n_links);
 	if (t->skel)
 		t->destroy(t->skel);
 	t->skel = NULL;

@@ -19,6 +19,7 @@
 #include "output.h"
 #include "probe.h"
 
+struct bpf_link;
 struct bpf_object;
 
 struct tool {
@@ -40,6 +41,11 @@ struct tool {
 	int (*configure)(void *skel, enum attach_method m, const char **step);
 	/* After load, for programs the skeleton cannot attach by itself (NULL: none). */
 	int (*attach)(void *skel, const char **step);
+	/* Links attach made beyond the skeleton's own, destroyed by tool_end (NULL: none). */
+	struct bpf_link **links;
+	size_t n_links;
+	/* After the system checks, before loading: what this kernel lacks (NULL: nothing). */
+	int (*check_kernel)(void);
 	/* For tool_run(): the table's columns, "Tracing what.", and record -> row. */
 	const struct out_field *fields;
 	size_t n_fields;
