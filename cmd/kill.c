@@ -70,10 +70,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 static const char doc[] =
 	"Trace signals: every signal generated, including those the kernel sends (SIGSEGV, "
-	       "SIGCHLD, SIGPIPE...), and the kill()-family calls that failed; with --kill, every "
-	       "kill()-family call.\v"
-	       "The common filters (-p, -t, -u, -n, -c) select the sender. SOURCE names the call a "
-	       "signal came from, or \"kernel\". See ebpftrace-kill(8).";
+	"SIGCHLD, SIGPIPE...), and the kill()-family calls that failed; with --kill, every "
+	"kill()-family call.\v"
+	"The common filters (-p, -t, -u, -n, -c) select the sender. SOURCE names the call a "
+	"signal came from, or \"kernel\". See ebpftrace-kill(8).";
 
 enum { F_PID, F_TID, F_COMM, F_TPID, F_TTID, F_SIG, F_SIGNAL, F_RET, F_SOURCE };
 
