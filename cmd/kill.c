@@ -197,31 +197,31 @@ static int check_kernel(void)
 
 TOOL_SKELETON_FNS(kill)
 
+static void parsed(struct tool *t)
+{
+	kill_opts.eagain = EAGAIN;
+	set_syscall_numbers(&kill_opts);
+	t->what = kill_opts.syscalls_only ? "kill() calls" : "signals";
+}
+
 int cmd_kill(int argc, char **argv)
 {
 	struct tool tool = {
 		.options = options,
 		.parser = parse_opt,
 		.doc = doc,
-		.cands = candidates,
-		.n_cands = ARRAY_SIZE(candidates),
+		TOOL_CANDIDATES(candidates),
 		TOOL_SKELETON(kill),
 		.configure = configure,
 		.attach = attach_other_tracepoints,
 		.links = tracepoint_links,
 		.n_links = ARRAY_SIZE(tracepoint_links),
+		.parsed = parsed,
 		.check_kernel = check_kernel,
+		.fields = fields,
+		.n_fields = ARRAY_SIZE(fields),
+		.handle = handle_event,
 	};
-	int ret;
 
-	tool_parse(&tool, argc, argv);
-	kill_opts.eagain = EAGAIN;
-	set_syscall_numbers(&kill_opts);
-	ret = tool_load(&tool);
-	if (!ret)
-		ret = tool_trace(&tool, fields, ARRAY_SIZE(fields),
-				 kill_opts.syscalls_only ? "kill() calls" : "signals", handle_event,
-				 NULL);
-	tool_end(&tool);
-	return ret;
+	return tool_run(&tool, argc, argv);
 }

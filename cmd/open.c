@@ -304,28 +304,29 @@ static int configure(void *s, enum attach_method m, const char **step)
 
 TOOL_SKELETON_FNS(open)
 
+static void parsed(struct tool *t)
+{
+	(void)t;
+	open_opts.cfg.creat_flags = O_CREAT | O_WRONLY | O_TRUNC;
+	set_syscall_numbers(&open_opts.cfg);
+	choose_columns();
+}
+
 int cmd_open(int argc, char **argv)
 {
 	struct tool tool = {
 		.options = options,
 		.parser = parse_opt,
 		.doc = doc,
-		.cands = candidates,
-		.n_cands = ARRAY_SIZE(candidates),
+		TOOL_CANDIDATES(candidates),
 		TOOL_SKELETON(open),
 		.configure = configure,
+		.parsed = parsed,
+		.fields = fields,
+		.n_fields = ARRAY_SIZE(fields),
+		.what = "open() calls",
+		.handle = handle_event,
 	};
-	int ret;
 
-	tool_parse(&tool, argc, argv);
-	open_opts.cfg.creat_flags = O_CREAT | O_WRONLY | O_TRUNC;
-	set_syscall_numbers(&open_opts.cfg);
-	ret = tool_load(&tool);
-	if (!ret) {
-		choose_columns();
-		ret = tool_trace(&tool, fields, ARRAY_SIZE(fields), "open() calls", handle_event,
-				 NULL);
-	}
-	tool_end(&tool);
-	return ret;
+	return tool_run(&tool, argc, argv);
 }

@@ -292,8 +292,7 @@ int cmd_runqlat(int argc, char **argv)
 		.parser = parse_opt,
 		.args_doc = "[interval [count]]",
 		.doc = doc,
-		.cands = candidates,
-		.n_cands = ARRAY_SIZE(candidates),
+		TOOL_CANDIDATES(candidates),
 		TOOL_SKELETON(runqlat),
 		.configure = configure,
 	};

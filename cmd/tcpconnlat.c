@@ -344,8 +344,7 @@ int cmd_tcpconnlat(int argc, char **argv)
 		.parser = parse_opt,
 		.args_doc = "[MIN_MS]\n--hist [INTERVAL [COUNT]]",
 		.doc = doc,
-		.cands = candidates,
-		.n_cands = ARRAY_SIZE(candidates),
+		TOOL_CANDIDATES(candidates),
 		TOOL_SKELETON(tcpconnlat),
 		.configure = configure,
 	};

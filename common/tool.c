@@ -200,6 +200,8 @@ int tool_run(struct tool *t, int argc, char **argv)
 	int ret;
 
 	tool_parse(t, argc, argv);
+	if (t->parsed)
+		t->parsed(t);
 	ret = tool_load(t);
 	if (!ret)
 		ret = tool_trace(t, t->fields, t->n_fields, t->what, t->handle, NULL);
