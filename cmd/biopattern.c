@@ -161,8 +161,7 @@ int cmd_biopattern(int argc, char **argv)
 		       "Every interval seconds (default: once, at the end) print a report and "
 		       "start "
 		       "a new one; stop after count of them. See ebpftrace-biopattern(8).",
-		.cands = candidates,
-		.n_cands = ARRAY_SIZE(candidates),
+		TOOL_CANDIDATES(candidates),
 		TOOL_SKELETON(biopattern),
 		.configure = configure,
 	};

@@ -153,8 +153,7 @@ int cmd_exit(int argc, char **argv)
 		       "A process is reported when its last thread exits, with the status its "
 		       "parent's wait() gets; --threads reports every thread. See "
 		       "ebpftrace-exit(8).",
-		.cands = candidates,
-		.n_cands = ARRAY_SIZE(candidates),
+		TOOL_CANDIDATES(candidates),
 		TOOL_SKELETON(exit),
 		.configure = configure,
 		.fields = fields,

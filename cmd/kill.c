@@ -7,16 +7,15 @@
 #include "kill.h"
 #include "kill.skel.h"
 #include "cmds.h"
-#include "events.h"
 #include "metrics.h"
 #include "opts.h"
 #include "output.h"
-#include "probe.h"
 #include "setup.h"
 #include "signals.h"
+#include "tool.h"
 #include "util.h"
 
-enum { OPT_TARGET = OPT_SUB, OPT_METHOD };
+enum { OPT_TARGET = OPT_SUB };
 
 /* One program on every syscall's exit, or one on each of the family's exit tracepoints. */
 static const struct attach_candidate candidates[] = {
@@ -25,7 +24,6 @@ static const struct attach_candidate candidates[] = {
 };
 
 static struct kill_cfg kill_opts;
-static int kill_method = -1; /* --method; -1: the best the kernel allows */
 
 static const struct argp_option options[] = {
 	{ "kill", 'k', NULL, 0,
@@ -33,8 +31,6 @@ static const struct argp_option options[] = {
 	{ "target", OPT_TARGET, "PID", 0, "Only signals sent to this process or thread", 0 },
 	{ "signal", 's', "LIST", 0, "Only these signals, by name or number (e.g. TERM,KILL,9)", 0 },
 	{ "failed", 'x', NULL, 0, "Only failed sends", 0 },
-	{ "method", OPT_METHOD, "METHOD", 0,
-	  "Attach the exit program with tp_btf (sys_exit) or tracepoint (syscalls:sys_exit_*)", 0 },
 	{},
 };
 
@@ -65,9 +61,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'x':
 		kill_opts.failed = 1;
 		break;
-	case OPT_METHOD:
-		kill_method = opt_method(arg, candidates, ARRAY_SIZE(candidates));
-		break;
 	default:
 		(void)state;
 		return ARGP_ERR_UNKNOWN;
@@ -75,16 +68,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static const struct argp argp = {
-	.options = options,
-	.parser = parse_opt,
-	.children = common_argp_children,
-	.doc = "Trace signals: every signal generated, including those the kernel sends (SIGSEGV, "
-	       "SIGCHLD, SIGPIPE...), and the kill()-family calls that failed; with --kill, every "
-	       "kill()-family call.\v"
-	       "The common filters (-p, -t, -u, -n, -c) select the sender. SOURCE names the call a "
-	       "signal came from, or \"kernel\". See ebpftrace-kill(8).",
-};
+static const char doc[] =
+	"Trace signals: every signal generated, including those the kernel sends (SIGSEGV, "
+	"SIGCHLD, SIGPIPE...), and the kill()-family calls that failed; with --kill, every "
+	"kill()-family call.\v"
+	"The common filters (-p, -t, -u, -n, -c) select the sender. SOURCE names the call a "
+	"signal came from, or \"kernel\". See ebpftrace-kill(8).";
 
 enum { F_PID, F_TID, F_COMM, F_TPID, F_TTID, F_SIG, F_SIGNAL, F_RET, F_SOURCE };
 
@@ -153,56 +142,48 @@ static void set_syscall_numbers(struct kill_cfg *cfg)
 #endif
 }
 
-static struct {
-	struct kill_bpf *skel;
-	struct bpf_link *links[KILL_SRC_COUNT]; /* kill_exit_tp on the other calls' tracepoints */
-} run;
+/* kill_exit_tp on the family's other tracepoints, with --method tracepoint */
+static struct bpf_link *tracepoint_links[KILL_SRC_COUNT];
+static enum attach_method chosen_method;
 
 /*
  * --method tracepoint: the skeleton attaches the exit program to sys_exit_kill; attach it to
  * the family's other tracepoints the kernel has (pidfd_send_signal came in 5.1).
  */
-static int attach_other_tracepoints(void)
+static int attach_other_tracepoints(void *s, const char **step)
 {
+	struct kill_bpf *skel = s;
 	char name[64];
 
+	if (chosen_method != METHOD_TRACEPOINT)
+		return 0;
+	*step = "attaching to the other syscall tracepoints";
 	for (int i = KILL_SRC_TKILL; i < KILL_SRC_COUNT; i++) {
 		snprintf(name, sizeof(name), "sys_exit_%s", sources[i]); /* a call's name */
 		if (!tracepoint_exists("syscalls", name)) {
 			verbose("no syscalls:%s tracepoint: not tracing %s()", name, sources[i]);
 			continue;
 		}
-		run.links[i] = bpf_program__attach_tracepoint(run.skel->progs.kill_exit_tp,
-							      "syscalls", name);
-		if (!run.links[i])
+		tracepoint_links[i] =
+			bpf_program__attach_tracepoint(skel->progs.kill_exit_tp, "syscalls", name);
+		if (!tracepoint_links[i])
 			return -errno;
 	}
 	return 0;
 }
 
-static int load_method(enum attach_method m, void *ctx, const char **step)
+static int configure(void *s, enum attach_method m, const char **step)
 {
-	int err;
+	struct kill_bpf *skel = s;
 
-	(void)ctx;
-	kill_bpf__destroy(run.skel);
-	run.skel = kill_bpf__open();
-	if (!run.skel) {
-		*step = "opening the BPF object";
-		return -errno;
-	}
-	run.skel->rodata->common_cfg = common_bpf_cfg();
-	run.skel->rodata->kill_cfg = kill_opts;
-	autoload_method(run.skel->obj, candidates, ARRAY_SIZE(candidates), m);
+	(void)step;
+	chosen_method = m;
+	skel->rodata->kill_cfg = kill_opts;
 	/* A tp_btf program too, but for every method: the methods differ in the exit program. */
-	bpf_program__set_autoload(run.skel->progs.signal_generate, true);
+	bpf_program__set_autoload(skel->progs.signal_generate, true);
 	if (!kill_opts.syscalls_only)
-		bpf_map__set_max_entries(run.skel->maps.targets, 1); /* used by -k only */
-	err = skel_try_load(run.skel->skeleton, true, step);
-	if (err || m != METHOD_TRACEPOINT)
-		return err;
-	*step = "attaching to the other syscall tracepoints";
-	return attach_other_tracepoints();
+		bpf_map__set_max_entries(skel->maps.targets, 1); /* used by -k only */
+	return 0;
 }
 
 /* The sender's registers are read with bpf_task_pt_regs, which Linux 5.15 added. */
@@ -214,29 +195,33 @@ static int check_kernel(void)
 	return EXIT_UNSUPPORTED;
 }
 
-int cmd_kill(int argc, char **argv)
-{
-	int ret;
+TOOL_SKELETON_FNS(kill)
 
-	parse_args(&argp, argc, argv, NULL);
-	ret = setup_system();
-	if (ret)
-		return ret;
-	ret = check_kernel();
-	if (ret)
-		return ret;
+static void parsed(struct tool *t)
+{
 	kill_opts.eagain = EAGAIN;
 	set_syscall_numbers(&kill_opts);
-	ret = load_with_method("method", candidates, ARRAY_SIZE(candidates), kill_method,
-			       precheck_method, load_method, NULL);
-	if (ret)
-		goto out;
-	out_init();
-	out_header(fields, ARRAY_SIZE(fields));
-	ret = events_run(run.skel->obj, kill_opts.syscalls_only ? "kill() calls" : "signals",
-			 handle_event, NULL);
-out:
-	skel_detach(run.skel ? run.skel->skeleton : NULL, run.links, ARRAY_SIZE(run.links));
-	kill_bpf__destroy(run.skel);
-	return ret;
+	t->what = kill_opts.syscalls_only ? "kill() calls" : "signals";
+}
+
+int cmd_kill(int argc, char **argv)
+{
+	struct tool tool = {
+		.options = options,
+		.parser = parse_opt,
+		.doc = doc,
+		TOOL_CANDIDATES(candidates),
+		TOOL_SKELETON(kill),
+		.configure = configure,
+		.attach = attach_other_tracepoints,
+		.links = tracepoint_links,
+		.n_links = ARRAY_SIZE(tracepoint_links),
+		.parsed = parsed,
+		.check_kernel = check_kernel,
+		.fields = fields,
+		.n_fields = ARRAY_SIZE(fields),
+		.handle = handle_event,
+	};
+
+	return tool_run(&tool, argc, argv);
 }

@@ -21,6 +21,7 @@
 #include "probe.h"
 #include "rulefile.h"
 #include "setup.h"
+#include "tool.h"
 #include "util.h"
 
 enum rule_kind { RULE_CONNECT, RULE_EXEC, RULE_OPEN };
@@ -192,16 +193,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static const struct argp argp = {
-	.options = options,
-	.parser = parse_opt,
-	.children = common_argp_children,
-	.doc = "Deny connects, execs and opens with BPF LSM, and report every denial.\v"
-	       "Files are matched by device and inode, so every name of a denied file is denied; "
-	       "an IPv4 rule also covers ::ffff:a.b.c.d. The common filters (--pid, --uid, "
-	       "--cgroup, --name) narrow who the policy applies to. The policy ends with "
-	       "ebpftrace. See ebpftrace-lsm-block(8).",
-};
+static const char doc[] =
+	"Deny connects, execs and opens with BPF LSM, and report every denial.\v"
+	"Files are matched by device and inode, so every name of a denied file is denied; "
+	"an IPv4 rule also covers ::ffff:a.b.c.d. The common filters (--pid, --uid, "
+	"--cgroup, --name) narrow who the policy applies to. The policy ends with "
+	"ebpftrace. See ebpftrace-lsm-block(8).";
 
 enum { F_PID, F_PPID, F_UID, F_COMM, F_ACTION, F_HOOK, F_TARGET, F_RULE, F_SOURCE, F_RULE_ID };
 enum { F_PROTO, F_ADDR, F_PORT, F_PATH, F_DEV, F_INO };
@@ -356,8 +353,9 @@ static int learn_file(struct lsm_block_bpf *skel, const struct rule *r)
 }
 
 /* The rules into the maps, once the programs are attached. */
-static int install_rules(struct lsm_block_bpf *skel, const char **step)
+static int install_rules(void *s, const char **step)
 {
+	struct lsm_block_bpf *skel = s;
 	static struct lsm_net_rules net;
 	unsigned int n_net = 0;
 	uint32_t zero = 0;
@@ -404,44 +402,54 @@ const char *const lsm_block_check_args[] = {
 	"--deny-open",	  "/dev/null",	    NULL,
 };
 
-int cmd_lsm_block(int argc, char **argv)
+static int check_kernel(void)
 {
-	struct lsm_block_bpf *skel;
-	const char *step = "opening the BPF object";
-	char what[96];
-	int ret, err;
+	return probe_required(METHOD_LSM, "file_open", "BPF LSM");
+}
 
-	parse_args(&argp, argc, argv, NULL);
-	ret = setup_system();
-	if (!ret)
-		ret = probe_required(METHOD_LSM, "file_open", "BPF LSM");
-	if (ret)
-		return ret;
-	skel = lsm_block_bpf__open();
-	if (!skel)
-		return report_bpf_error(step, -errno);
-	skel->rodata->common_cfg = common_bpf_cfg();
+static int configure(void *s, enum attach_method m, const char **step)
+{
+	struct lsm_block_bpf *skel = s;
+
+	(void)m;
+	(void)step;
 	skel->rodata->lsm_cfg = (struct lsm_cfg){ .audit = policy.audit,
 						  .n_net = policy.n_net,
 						  .self_tgid = getpid() };
 	load_needed_hooks(skel);
-	err = skel_try_load(skel->skeleton, true, &step);
-	if (!err)
-		err = install_rules(skel, &step);
-	if (err) {
-		ret = report_bpf_error(step, err);
-		goto out;
+	return 0;
+}
+
+TOOL_SKELETON_FNS(lsm_block)
+
+int cmd_lsm_block(int argc, char **argv)
+{
+	struct tool tool = {
+		.options = options,
+		.parser = parse_opt,
+		.doc = doc,
+		TOOL_SKELETON(lsm_block),
+		.configure = configure,
+		.attach = install_rules,
+		.check_kernel = check_kernel,
+	};
+	char what[96];
+	int ret;
+
+	tool_parse(&tool, argc, argv);
+	ret = tool_load(&tool);
+	if (!ret) {
+		out_init();
+		out_header(fields, ARRAY_SIZE(fields));
+		snprintf(what, sizeof(what), "%s of %u rule%s",
+			 policy.audit ? "what would be denied" : "denials", policy.n,
+			 policy.n == 1 ? "" : "s");
+		ret = events_run_then(tool_obj(&tool), what, handle_event, NULL, detach_policy,
+				      tool.skel);
+		if (!out_closed())
+			print_matches(
+				bpf_map__fd(((struct lsm_block_bpf *)tool.skel)->maps.rule_hits));
 	}
-	out_init();
-	out_header(fields, ARRAY_SIZE(fields));
-	snprintf(what, sizeof(what), "%s of %u rule%s",
-		 policy.audit ? "what would be denied" : "denials", policy.n,
-		 policy.n == 1 ? "" : "s");
-	ret = events_run_then(skel->obj, what, handle_event, NULL, detach_policy, skel);
-	if (!out_closed())
-		print_matches(bpf_map__fd(skel->maps.rule_hits));
-out:
-	skel_detach(skel->skeleton, NULL, 0);
-	lsm_block_bpf__destroy(skel);
+	tool_end(&tool);
 	return ret;
 }

@@ -10,13 +10,12 @@
 #include "open.h"
 #include "open.skel.h"
 #include "cmds.h"
-#include "events.h"
 #include "flags.h"
 #include "metrics.h"
 #include "opts.h"
 #include "output.h"
-#include "probe.h"
 #include "setup.h"
+#include "tool.h"
 #include "util.h"
 
 /* glibc numbers O_LARGEFILE 0 on 64-bit hosts; the kernel still sees its own bit. */
@@ -28,7 +27,7 @@
 #define KERNEL_O_LARGEFILE O_LARGEFILE
 #endif
 
-enum { OPT_FLAGS = OPT_SUB, OPT_METHOD };
+enum { OPT_FLAGS = OPT_SUB };
 
 /*
  * One program on every syscall's exit, or one per open syscall (see bpf/open.bpf.c): the first
@@ -43,8 +42,7 @@ static const struct attach_candidate candidates[] = {
 static struct {
 	struct open_cfg cfg;
 	bool extended;
-	int method; /* --method; -1: the best the kernel allows */
-} open_opts = { .method = -1 };
+} open_opts;
 
 static const struct argp_option options[] = {
 	{ "failed", 'x', NULL, 0, "Only failed opens", 0 },
@@ -53,8 +51,6 @@ static const struct argp_option options[] = {
 	  0 },
 	{ "flags", OPT_FLAGS, "LIST", 0,
 	  "Only opens with any of these flags (e.g. O_WRONLY,O_CREAT)", 0 },
-	{ "method", OPT_METHOD, "METHOD", 0,
-	  "Attach with tp_btf, raw_tracepoint (sys_exit) or tracepoint (syscalls:sys_exit_*)", 0 },
 	{},
 };
 
@@ -135,9 +131,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		opt_list("--flags", arg, "an open flag (O_RDONLY, O_CREAT, O_CLOEXEC...)",
 			 add_flag_filter, NULL);
 		break;
-	case OPT_METHOD:
-		open_opts.method = opt_method(arg, candidates, ARRAY_SIZE(candidates));
-		break;
 	default:
 		(void)state;
 		return ARGP_ERR_UNKNOWN;
@@ -145,16 +138,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static const struct argp argp = {
-	.options = options,
-	.parser = parse_opt,
-	.children = common_argp_children,
-	.doc = "Trace open(), openat(), openat2() and creat(): pid, tid, uid, comm, fd or error, "
-	       "flags, mode and path.\v"
-	       "FD shows the file descriptor, or the error name when the open failed. With "
-	       "--full-path a relative path is shown resolved against the cwd or the directory fd. "
-	       "See ebpftrace-open(8).",
-};
+static const char doc[] =
+	"Trace open(), openat(), openat2() and creat(): pid, tid, uid, comm, fd or error, "
+	"flags, mode and path.\v"
+	"FD shows the file descriptor, or the error name when the open failed. With "
+	"--full-path a relative path is shown resolved against the cwd or the directory fd. "
+	"See ebpftrace-open(8).";
 
 enum { F_PID, F_TID, F_UID, F_COMM, F_RET, F_SYSCALL, F_FLAGS, F_MODE, F_PATH, F_FULL_PATH };
 
@@ -299,49 +288,45 @@ static bool has_task_pt_regs(void)
 	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) > 0;
 }
 
-static int load_method(enum attach_method m, void *ctx, const char **step)
+static int configure(void *s, enum attach_method m, const char **step)
 {
-	struct open_bpf **skel = ctx;
+	struct open_bpf *skel = s;
 
 	if (m == METHOD_TRACEPOINT && !has_task_pt_regs()) {
 		*step = "finding bpf_task_pt_regs (Linux 5.15+) for the syscall tracepoints";
 		return -EOPNOTSUPP;
 	}
-	open_bpf__destroy(*skel);
-	*skel = open_bpf__open();
-	if (!*skel) {
-		*step = "opening the BPF object";
-		return -errno;
-	}
-	(*skel)->rodata->common_cfg = common_bpf_cfg();
-	(*skel)->rodata->open_cfg = open_opts.cfg;
-	autoload_method((*skel)->obj, candidates, ARRAY_SIZE(candidates), m);
+	skel->rodata->open_cfg = open_opts.cfg;
 	if (m == METHOD_TRACEPOINT)
-		skip_missing_tracepoints(*skel);
-	return skel_try_load((*skel)->skeleton, true, step);
+		skip_missing_tracepoints(skel);
+	return 0;
+}
+
+TOOL_SKELETON_FNS(open)
+
+static void parsed(struct tool *t)
+{
+	(void)t;
+	open_opts.cfg.creat_flags = O_CREAT | O_WRONLY | O_TRUNC;
+	set_syscall_numbers(&open_opts.cfg);
+	choose_columns();
 }
 
 int cmd_open(int argc, char **argv)
 {
-	struct open_bpf *skel = NULL;
-	int ret;
+	struct tool tool = {
+		.options = options,
+		.parser = parse_opt,
+		.doc = doc,
+		TOOL_CANDIDATES(candidates),
+		TOOL_SKELETON(open),
+		.configure = configure,
+		.parsed = parsed,
+		.fields = fields,
+		.n_fields = ARRAY_SIZE(fields),
+		.what = "open() calls",
+		.handle = handle_event,
+	};
 
-	parse_args(&argp, argc, argv, NULL);
-	ret = setup_system();
-	if (ret)
-		return ret;
-	open_opts.cfg.creat_flags = O_CREAT | O_WRONLY | O_TRUNC;
-	set_syscall_numbers(&open_opts.cfg);
-	ret = load_with_method("method", candidates, ARRAY_SIZE(candidates), open_opts.method,
-			       precheck_method, load_method, &skel);
-	if (ret)
-		goto out;
-	choose_columns();
-	out_init();
-	out_header(fields, ARRAY_SIZE(fields));
-	ret = events_run(skel->obj, "open() calls", handle_event, NULL);
-out:
-	skel_detach(skel ? skel->skeleton : NULL, NULL, 0);
-	open_bpf__destroy(skel);
-	return ret;
+	return tool_run(&tool, argc, argv);
 }

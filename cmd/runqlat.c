@@ -14,11 +14,10 @@
 #include "metrics.h"
 #include "opts.h"
 #include "output.h"
-#include "probe.h"
-#include "setup.h"
+#include "tool.h"
 #include "util.h"
 
-enum { OPT_PIDNSS = OPT_SUB, OPT_CGROUPS, OPT_METHOD };
+enum { OPT_PIDNSS = OPT_SUB, OPT_CGROUPS };
 
 /* tp_btf hands the programs typed task pointers: cheaper to read, and task storage needs them. */
 static const struct attach_candidate candidates[] = {
@@ -28,11 +27,10 @@ static const struct attach_candidate candidates[] = {
 
 static struct {
 	struct runqlat_cfg cfg;
-	int method;	 /* --method; -1: the best the kernel allows */
 	double interval; /* seconds between histograms; 0: one when tracing ends */
 	uint64_t count;	 /* histograms (intervals) to print; 0: no limit */
 	int keys;	 /* how many of -P, -L, --pidnss, --cgroups were given */
-} rq = { .cfg = { .unit_ns = 1000 }, .method = -1 };
+} rq = { .cfg = { .unit_ns = 1000 } };
 
 static const struct argp_option options[] = {
 	{ "milliseconds", 'm', NULL, 0, "Histograms in milliseconds (default: microseconds)", 0 },
@@ -40,7 +38,6 @@ static const struct argp_option options[] = {
 	{ "tids", 'L', NULL, 0, "A histogram per thread", 0 },
 	{ "pidnss", OPT_PIDNSS, NULL, 0, "A histogram per pid namespace", 0 },
 	{ "cgroups", OPT_CGROUPS, NULL, 0, "A histogram per cgroup, labelled with its path", 0 },
-	{ "method", OPT_METHOD, "METHOD", 0, "Attach with tp_btf or raw_tracepoint", 0 },
 	{},
 };
 
@@ -100,9 +97,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_CGROUPS:
 		set_key(RUNQLAT_KEY_CGROUP);
 		break;
-	case OPT_METHOD:
-		rq.method = opt_method(arg, candidates, ARRAY_SIZE(candidates));
-		break;
 	case ARGP_KEY_ARG:
 		positional(arg, state->arg_num);
 		break;
@@ -118,17 +112,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static const struct argp argp = {
-	.options = options,
-	.parser = parse_opt,
-	.args_doc = "[interval [count]]",
-	.children = common_argp_children,
-	.doc = "Summarize run-queue latency: how long runnable tasks wait for a CPU, as "
-	       "histograms.\v"
-	       "Every interval seconds (default: once, at the end) print the histograms and start "
-	       "new ones; stop after count of them. Percentiles are estimated from the buckets. "
-	       "See ebpftrace-runqlat(8).",
-};
+static const char doc[] =
+	"Summarize run-queue latency: how long runnable tasks wait for a CPU, as "
+	"histograms.\v"
+	"Every interval seconds (default: once, at the end) print the histograms and start "
+	"new ones; stop after count of them. Percentiles are estimated from the buckets. "
+	"See ebpftrace-runqlat(8).";
 
 /*
  * Task-local storage is the cheaper home for wakeup times, but only tp_btf programs may pass it a
@@ -283,46 +272,45 @@ static void report_lost(struct runqlat_bpf *skel)
 	out_flush();
 }
 
-static int load_method(enum attach_method m, void *ctx, const char **step)
+static int configure(void *s, enum attach_method m, const char **step)
 {
-	struct runqlat_bpf **skel = ctx;
+	struct runqlat_bpf *skel = s;
 
-	runqlat_bpf__destroy(*skel);
-	*skel = runqlat_bpf__open();
-	if (!*skel) {
-		*step = "opening the BPF object";
-		return -errno;
-	}
+	(void)step;
 	rq.cfg.task_storage = use_task_storage(m);
-	(*skel)->rodata->common_cfg = common_bpf_cfg();
-	(*skel)->rodata->runqlat_cfg = rq.cfg;
-	autoload_method((*skel)->obj, candidates, ARRAY_SIZE(candidates), m);
-	size_maps(*skel);
-	return skel_try_load((*skel)->skeleton, true, step);
+	skel->rodata->runqlat_cfg = rq.cfg;
+	size_maps(skel);
+	return 0;
 }
+
+TOOL_SKELETON_FNS(runqlat)
 
 int cmd_runqlat(int argc, char **argv)
 {
-	struct runqlat_bpf *skel = NULL;
+	struct tool tool = {
+		.options = options,
+		.parser = parse_opt,
+		.args_doc = "[interval [count]]",
+		.doc = doc,
+		TOOL_CANDIDATES(candidates),
+		TOOL_SKELETON(runqlat),
+		.configure = configure,
+	};
+	struct runqlat_bpf *skel;
 	int ret;
 
-	parse_args(&argp, argc, argv, NULL);
-	ret = setup_system();
-	if (ret)
-		return ret;
-	ret = load_with_method("method", candidates, ARRAY_SIZE(candidates), rq.method,
-			       precheck_method, load_method, &skel);
-	if (ret)
-		goto out;
-	out_init();
-	hists.fd = bpf_map__fd(skel->maps.hists);
-	latency.hist_div = rq.cfg.unit_ns;
-	metrics_watch_map(&hists);
-	hist_run("run queue latency", rq.interval, rq.count, print_interval, NULL);
-	report_lost(skel);
-out:
-	skel_detach(skel ? skel->skeleton : NULL, NULL, 0);
-	runqlat_bpf__destroy(skel);
+	tool_parse(&tool, argc, argv);
+	ret = tool_load(&tool);
+	if (!ret) {
+		skel = tool.skel;
+		out_init();
+		hists.fd = bpf_map__fd(skel->maps.hists);
+		latency.hist_div = rq.cfg.unit_ns;
+		metrics_watch_map(&hists);
+		hist_run("run queue latency", rq.interval, rq.count, print_interval, NULL);
+		report_lost(skel);
+	}
+	tool_end(&tool);
 	cgroup_paths_free();
 	return ret;
 }

@@ -9,16 +9,14 @@
 #include "tcpconnlat.h"
 #include "tcpconnlat.skel.h"
 #include "cmds.h"
-#include "events.h"
 #include "hist.h"
 #include "metrics.h"
 #include "opts.h"
 #include "output.h"
-#include "probe.h"
-#include "setup.h"
+#include "tool.h"
 #include "util.h"
 
-enum { OPT_DPORT = OPT_SUB, OPT_METHOD, OPT_HIST, OPT_BY_DEST };
+enum { OPT_DPORT = OPT_SUB, OPT_HIST, OPT_BY_DEST };
 
 /* Best first: fentry and kprobe see the connect call itself; the tracepoint is everywhere. */
 static const struct attach_candidate candidates[] = {
@@ -29,12 +27,11 @@ static const struct attach_candidate candidates[] = {
 
 static struct {
 	struct tcpconnlat_cfg cfg;
-	int method;	     /* --method; -1: the best the kernel allows */
 	const char *args[2]; /* the positional arguments: MIN_MS, or with --hist INTERVAL COUNT */
 	unsigned int nargs;
 	double interval; /* --hist: seconds between histograms; 0: one at the end */
 	uint64_t count;	 /* --hist: histograms to print; 0: no limit */
-} conn_opts = { .method = -1 };
+} conn_opts;
 
 static const struct argp_option options[] = {
 	{ "ipv4", '4', NULL, 0, "Only IPv4 sockets", 0 },
@@ -42,7 +39,6 @@ static const struct argp_option options[] = {
 	{ "failed", 'x', NULL, 0, "Include connects that failed (refused, timed out, ...)", 0 },
 	{ "lport", 'L', "LIST", 0, "Only these local ports (comma-separated)", 0 },
 	{ "dport", OPT_DPORT, "LIST", 0, "Only these destination ports (comma-separated)", 0 },
-	{ "method", OPT_METHOD, "METHOD", 0, "Attach with fentry, kprobe or tracepoint", 0 },
 	{ "hist", OPT_HIST, NULL, 0,
 	  "Latency histograms (usecs) of established connects instead of events", 0 },
 	{ "by-dest", OPT_BY_DEST, NULL, 0, "With --hist: one histogram per destination and port",
@@ -141,9 +137,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_DPORT:
 		c->nr_dports = parse_ports("--dport", arg, c->dports);
 		break;
-	case OPT_METHOD:
-		conn_opts.method = opt_method(arg, candidates, ARRAY_SIZE(candidates));
-		break;
 	case OPT_HIST:
 		c->hist = 1;
 		break;
@@ -165,17 +158,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static const struct argp argp = {
-	.options = options,
-	.parser = parse_opt,
-	.args_doc = "[MIN_MS]\n--hist [INTERVAL [COUNT]]",
-	.children = common_argp_children,
-	.doc = "Trace TCP connects and how long each took to be established, in milliseconds.\v"
-	       "MIN_MS: only connects that took at least this long (fractions allowed). --hist "
-	       "prints a histogram every INTERVAL seconds (COUNT times), or once at the end. "
-	       "Attaches with fentry, kprobe or the sock:inet_sock_set_state tracepoint, whichever "
-	       "the kernel allows first (-v says which). See ebpftrace-tcpconnlat(8).",
-};
+static const char doc[] =
+	"Trace TCP connects and how long each took to be established, in milliseconds.\v"
+	"MIN_MS: only connects that took at least this long (fractions allowed). --hist "
+	"prints a histogram every INTERVAL seconds (COUNT times), or once at the end. "
+	"Attaches with fentry, kprobe or the sock:inet_sock_set_state tracepoint, whichever "
+	"the kernel allows first (-v says which). See ebpftrace-tcpconnlat(8).";
 
 enum { F_PID, F_COMM, F_IP, F_SADDR, F_LPORT, F_DADDR, F_DPORT, F_LAT, F_RESULT };
 
@@ -339,44 +327,40 @@ static void run_hists(struct tcpconnlat_bpf *skel)
 	out_flush();
 }
 
-static int load_method(enum attach_method m, void *ctx, const char **step)
+static int configure(void *s, enum attach_method m, const char **step)
 {
-	struct tcpconnlat_bpf **skel = ctx;
+	struct tcpconnlat_bpf *skel = s;
 
-	tcpconnlat_bpf__destroy(*skel);
-	*skel = tcpconnlat_bpf__open();
-	if (!*skel) {
-		*step = "opening the BPF object";
-		return -errno;
-	}
-	(*skel)->rodata->common_cfg = common_bpf_cfg();
-	(*skel)->rodata->tcpconnlat_cfg = conn_opts.cfg;
-	autoload_method((*skel)->obj, candidates, ARRAY_SIZE(candidates), m);
-	return skel_try_load((*skel)->skeleton, true, step);
+	(void)m;
+	(void)step;
+	skel->rodata->tcpconnlat_cfg = conn_opts.cfg;
+	return 0;
 }
+
+TOOL_SKELETON_FNS(tcpconnlat)
 
 int cmd_tcpconnlat(int argc, char **argv)
 {
-	struct tcpconnlat_bpf *skel = NULL;
+	struct tool tool = {
+		.options = options,
+		.parser = parse_opt,
+		.args_doc = "[MIN_MS]\n--hist [INTERVAL [COUNT]]",
+		.doc = doc,
+		TOOL_CANDIDATES(candidates),
+		TOOL_SKELETON(tcpconnlat),
+		.configure = configure,
+	};
 	int ret;
 
-	parse_args(&argp, argc, argv, NULL);
-	ret = setup_system();
-	if (ret)
-		return ret;
-	ret = load_with_method("method", candidates, ARRAY_SIZE(candidates), conn_opts.method,
-			       precheck_method, load_method, &skel);
-	if (ret)
-		goto out;
-	out_init();
-	if (conn_opts.cfg.hist) {
-		run_hists(skel);
-		goto out;
+	tool_parse(&tool, argc, argv);
+	ret = tool_load(&tool);
+	if (!ret && conn_opts.cfg.hist) {
+		out_init();
+		run_hists(tool.skel);
+	} else if (!ret) {
+		ret = tool_trace(&tool, fields, ARRAY_SIZE(fields) - !conn_opts.cfg.failed,
+				 "TCP connects", handle_event, NULL);
 	}
-	out_header(fields, ARRAY_SIZE(fields) - !conn_opts.cfg.failed);
-	ret = events_run(skel->obj, "TCP connects", handle_event, NULL);
-out:
-	skel_detach(skel ? skel->skeleton : NULL, NULL, 0);
-	tcpconnlat_bpf__destroy(skel);
+	tool_end(&tool);
 	return ret;
 }

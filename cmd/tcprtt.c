@@ -175,8 +175,7 @@ int cmd_tcprtt(int argc, char **argv)
 		       "Every interval seconds (default: once, at the end) print the histograms "
 		       "and "
 		       "start new ones; stop after count of them. See ebpftrace-tcprtt(8).",
-		.cands = candidates,
-		.n_cands = ARRAY_SIZE(candidates),
+		TOOL_CANDIDATES(candidates),
 		TOOL_SKELETON(tcprtt),
 		.configure = configure,
 	};

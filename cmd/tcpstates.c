@@ -204,8 +204,7 @@ int cmd_tcpstates(int argc, char **argv)
 		       "PID and COMM are of the task running when the state changed: for changes "
 		       "made by arriving packets, often not the socket's owner. Filters on them "
 		       "(-p, -n...) apply likewise. See ebpftrace-tcpstates(8).",
-		.cands = candidates,
-		.n_cands = ARRAY_SIZE(candidates),
+		TOOL_CANDIDATES(candidates),
 		TOOL_SKELETON(tcpstates),
 		.configure = configure,
 		.fields = fields,

@@ -148,6 +148,8 @@ int tool_load(struct tool *t)
 	const char *step = NULL;
 	int ret = setup_system(), err;
 
+	if (!ret && t->check_kernel)
+		ret = t->check_kernel();
 	if (ret)
 		return ret;
 	if (t->n_cands)
@@ -188,7 +190,7 @@ int tracepoint_btf_args(const char *tp)
 
 void tool_end(struct tool *t)
 {
-	skel_detach(skeleton_of(t), NULL, 0);
+	skel_detach(skeleton_of(t), t->links, t->n_links);
 	if (t->skel)
 		t->destroy(t->skel);
 	t->skel = NULL;
@@ -199,6 +201,8 @@ int tool_run(struct tool *t, int argc, char **argv)
 	int ret;
 
 	tool_parse(t, argc, argv);
+	if (t->parsed)
+		t->parsed(t);
 	ret = tool_load(t);
 	if (!ret)
 		ret = tool_trace(t, t->fields, t->n_fields, t->what, t->handle, NULL);

@@ -19,6 +19,7 @@
 #include "output.h"
 #include "probe.h"
 
+struct bpf_link;
 struct bpf_object;
 struct metrics_map;
 
@@ -41,6 +42,13 @@ struct tool {
 	int (*configure)(void *skel, enum attach_method m, const char **step);
 	/* After load, for programs the skeleton cannot attach by itself (NULL: none). */
 	int (*attach)(void *skel, const char **step);
+	/* Links attach made beyond the skeleton's own, destroyed by tool_end (NULL: none). */
+	struct bpf_link **links;
+	size_t n_links;
+	/* After parsing, for tool_run(): settle what the options decide, e.g. columns (NULL: none). */
+	void (*parsed)(struct tool *t);
+	/* After the system checks, before loading: what this kernel lacks (NULL: nothing). */
+	int (*check_kernel)(void);
 	/* For tool_run(): the table's columns, "Tracing what.", and record -> row. */
 	const struct out_field *fields;
 	size_t n_fields;
@@ -61,6 +69,8 @@ struct tool {
 		name##_bpf__destroy(skel);          \
 	}
 #define TOOL_SKELETON(name) .open = name##_tool_open, .destroy = name##_tool_destroy
+/* .cands and .n_cands of struct tool from an array of attach candidates. */
+#define TOOL_CANDIDATES(c) .cands = (c), .n_cands = ARRAY_SIZE(c)
 
 /* The BPF object of a skeleton (every skeleton struct starts with the same two pointers). */
 struct bpf_object *skel_object(void *skel);
