@@ -150,6 +150,13 @@ uint32_t opt_pid(const char *opt, const char *arg)
 	return v;
 }
 
+const char *opt_text(const char *opt, const char *arg, const char *what)
+{
+	if (!*arg)
+		usage_error("invalid %s '': expected %s", opt, what);
+	return arg;
+}
+
 bool parse_list(const char *arg, bool (*fn)(const char *item, void *ctx), void *ctx,
 		struct list_error *bad)
 {
