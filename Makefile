@@ -61,7 +61,7 @@ ALL_CFLAGS	= -std=gnu11 $(CFLAGS) -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
 LDFLAGS		+= $(SANFLAGS)
 BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(GEN) -Ibpf -MMD -MP
 
-.PHONY: all unit helpers test test-vm lint format install clean deps check-versions
+.PHONY: all unit helpers test test-vm lint format install clean deps check-versions fuzz fuzzers
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -115,6 +115,41 @@ $(BUILD)/helpers/lsmprobe: HELPER_LIBS := -luring
 # The tc tests' other tool attaches with libbpf, as tools other than ours do.
 $(BUILD)/helpers/tc_counter: HELPER_LIBS = $(LIBBPF_LIBS)
 
+# libFuzzer targets, one per parser (tests/fuzz/fuzz_*.c), over common/ built for them with clang:
+# `make fuzz` runs each for FUZZ_SECONDS from its seed corpus; the test command runs each briefly.
+FUZZ_SECONDS	?= 60
+FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS	= -std=gnu11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
+		   -I$(GEN) -Icommon -Ibpf -Icmd -Itests/fuzz \
+		   -DEBPFTRACE_VERSION='"$(VERSION)"' -DEBPFTRACE_FEATURES='"$(FEATURES)"' $(FUZZ_SAN)
+FUZZ_SRCS	:= $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS		:= $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+
+build/fuzz/obj/common/%.o: common/%.c | $(SKELS) $(GEN)/versions.ok
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build/fuzz/obj/tests/fuzz/%.o: tests/fuzz/%.c | $(SKELS) $(GEN)/versions.ok
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+# An archive, so that each target links only the parts of common/ it reaches.
+build/fuzz/libcommon.a: $(COMMON_SRCS:%.c=build/fuzz/obj/%.o)
+	rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o build/fuzz/libcommon.a
+	$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $(filter %.o,$^) $(filter %.a,$^) \
+		$(LIBBPF_LIBS) $(LDLIBS) -lm
+
+# The JSON target reads back what the writer wrote with a strict reader of its own.
+build/fuzz/fuzz_json: build/fuzz/obj/tests/fuzz/json_check.o
+
+fuzzers: $(FUZZERS)
+
+fuzz: fuzzers
+	tests/fuzz/run.sh --seconds $(FUZZ_SECONDS)
+
 test:
 	tests/run
 
@@ -128,10 +163,10 @@ bench: all
 	bench/run
 
 lint:
-	clang-format --dry-run -Werror $(wildcard cmd/*.[ch] common/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/helpers/*.c tests/harness/*.c bench/*.c)
+	clang-format --dry-run -Werror $(wildcard cmd/*.[ch] common/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/helpers/*.c tests/harness/*.c bench/*.c)
 
 format:
-	clang-format -i $(wildcard cmd/*.[ch] common/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/helpers/*.c tests/harness/*.c bench/*.c)
+	clang-format -i $(wildcard cmd/*.[ch] common/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/helpers/*.c tests/harness/*.c bench/*.c)
 
 install: $(BUILD)/ebpftrace
 	install -D -m 0755 $(BUILD)/ebpftrace $(DESTDIR)$(PREFIX)/sbin/ebpftrace
@@ -146,7 +181,7 @@ install: $(BUILD)/ebpftrace
 
 clean:
 	rm -rf build/ebpftrace build/asan build/obj build/helpers build/unit-tests build/*.o build/*.d \
-		build/*.skel.h build/vmlinux.h build/versions.ok
+		build/*.skel.h build/vmlinux.h build/versions.ok build/fuzz
 
 # Debian 12 has libbpf 1.1 and bpftool 7.1 in main: take both from bookworm-backports (and the
 # elfutils libraries that libbpf-dev there depends on).
@@ -154,7 +189,7 @@ BACKPORTS_PKGS	:= libbpf-dev bpftool libelf-dev libdw-dev
 DEPS_PKGS	:= clang llvm make gcc pkg-config zlib1g-dev python3 clang-format iproute2 \
 		   qemu-system-x86 busybox-static cpio kmod xz-utils bpftrace \
 		   libc6-dbg mandoc groff-base liburing-dev libpcap-dev tcpdump iperf3 iputils-ping \
-		   libmicrohttpd-dev prometheus
+		   libmicrohttpd-dev prometheus libclang-rt-dev valgrind
 deps:
 	@missing=$$(for p in $(BACKPORTS_PKGS) $(DEPS_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -173,4 +208,5 @@ deps:
 	 apt-get install -y -qq $$bp $(BACKPORTS_PKGS) && \
 	 apt-get install -y -qq $(DEPS_PKGS)
 
--include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/tests/*/*.d $(GEN)/*.bpf.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/tests/*/*.d $(GEN)/*.bpf.d \
+	build/fuzz/obj/*/*.d build/fuzz/obj/tests/*/*.d)

@@ -41,7 +41,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		exec_opts.cfg.ppid = opt_pid("--ppid", arg);
 		break;
 	case 'l':
-		exec_opts.line = arg;
+		exec_opts.line = opt_text("--line", arg, "the text an argument contains");
 		break;
 	case 'q':
 		exec_opts.quote = true;

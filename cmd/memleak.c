@@ -116,7 +116,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		opts.command = arg;
 		break;
 	case 'O':
-		opts.obj = arg;
+		opts.obj = opt_text("--obj", arg, "a library's path or name");
 		break;
 	case OPT_PREFIX:
 		opts.prefix = arg;

@@ -137,7 +137,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		tc_opts.cfg.sample = opt_u64("--sample", arg, 1, UINT32_MAX);
 		break;
 	case 'w':
-		tc_opts.pcap_path = arg;
+		tc_opts.pcap_path = opt_text("--write", arg, "a file name, or - for stdout");
 		break;
 	case OPT_SNAPLEN:
 		tc_opts.cfg.snaplen = opt_u64("--snaplen", arg, 64, TC_SNAP_MAX);

@@ -35,10 +35,8 @@ struct metric_series {
 };
 
 static struct {
-	struct sockaddr_storage addr;
-	socklen_t addr_len;
+	struct metrics_addr listen;
 	const char *arg;
-	bool explicit_addr;
 	uint64_t max_series;
 	atomic_uint_fast64_t nseries, dropped;
 	struct MHD_Daemon *daemon;
@@ -62,18 +60,18 @@ static bool parse_port(const char *s, uint16_t *port)
 	return true;
 }
 
-/* "PORT", "A.B.C.D:PORT" or "[IPV6]:PORT". */
-static bool parse_addr(const char *arg)
+bool metrics_parse_addr(const char *arg, struct metrics_addr *a)
 {
-	struct sockaddr_in *in = (void *)&m.addr;
-	struct sockaddr_in6 *in6 = (void *)&m.addr;
+	struct sockaddr_in *in = (void *)&a->addr;
+	struct sockaddr_in6 *in6 = (void *)&a->addr;
 	const char *colon = strrchr(arg, ':');
 	char host[INET6_ADDRSTRLEN + 2];
 	size_t len;
 
+	*a = (struct metrics_addr){};
 	in->sin_family = AF_INET;
 	in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	m.addr_len = sizeof(*in);
+	a->addr_len = sizeof(*in);
 	if (!colon) {
 		if (!parse_port(arg, &in->sin_port))
 			return false;
@@ -85,11 +83,11 @@ static bool parse_addr(const char *arg)
 		return false;
 	memcpy(host, arg, len);
 	host[len] = '\0';
-	m.explicit_addr = true;
+	a->explicit_addr = true;
 	if (len > 2 && host[0] == '[' && host[len - 1] == ']') {
 		host[len - 1] = '\0';
 		in6->sin6_family = AF_INET6;
-		m.addr_len = sizeof(*in6);
+		a->addr_len = sizeof(*in6);
 		if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1 ||
 		    !parse_port(colon + 1, &in6->sin6_port))
 			return false;
@@ -104,7 +102,7 @@ static bool parse_addr(const char *arg)
 
 void metrics_option(const char *arg)
 {
-	if (!parse_addr(arg))
+	if (!metrics_parse_addr(arg, &m.listen))
 		usage_error("invalid --metrics '%s': expected [ADDR:]PORT, a port from 1 to 65535 "
 			    "and an IPv4 or [IPv6] address",
 			    arg);
@@ -767,11 +765,11 @@ static int listen_socket(int *fd)
 {
 	int one = 1, err;
 
-	*fd = socket(m.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	*fd = socket(m.listen.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (*fd < 0)
 		return -errno;
 	setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(*fd, (struct sockaddr *)&m.addr, m.addr_len) || listen(*fd, 64)) {
+	if (bind(*fd, (struct sockaddr *)&m.listen.addr, m.listen.addr_len) || listen(*fd, 64)) {
 		err = -errno;
 		close(*fd);
 		return err;
@@ -823,8 +821,9 @@ int metrics_start(void)
 		return EXIT_RUNTIME;
 	}
 	fprintf(stderr, "%s: metrics at http://%s%s/metrics%s\n", prog_name,
-		m.explicit_addr ? "" : "127.0.0.1:", m.arg,
-		m.explicit_addr ? "" : " (loopback only: give ADDR:PORT to listen elsewhere)");
+		m.listen.explicit_addr ? "" : "127.0.0.1:", m.arg,
+		m.listen.explicit_addr ? ""
+				       : " (loopback only: give ADDR:PORT to listen elsewhere)");
 	return EXIT_OK;
 }
 

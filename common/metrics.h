@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include "hist.h"
 
 #define METRIC_MAX_LABELS 4
@@ -69,6 +70,16 @@ struct metric_family {
 
 /* The label values of one update, in the order of the family's label names. */
 #define METRIC_VALUES(...) ((const char *const[]){ __VA_ARGS__ })
+
+/* Where --metrics listens. */
+struct metrics_addr {
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	bool explicit_addr; /* ADDR was given: not the loopback default */
+};
+
+/* "PORT", "A.B.C.D:PORT" or "[IPV6]:PORT"; false on anything else. */
+bool metrics_parse_addr(const char *arg, struct metrics_addr *a);
 
 /* The common options: --metrics [ADDR:]PORT and --metrics-max-series N. Usage errors exit 2. */
 void metrics_option(const char *arg);

@@ -256,6 +256,20 @@ void out_str(const struct out_field *f, const char *s, size_t maxlen)
 	cell_text(f->width, cell.buf ? cell.buf : "", cell.len, cols);
 }
 
+/*
+ * The name of a negative result: -1 to -4095 are errnos (the kernel's MAX_ERRNO); a value further
+ * down (a corrupt record) has none and is named by its number, which also cannot overflow -ret.
+ */
+static const char *result_error_name(int64_t ret)
+{
+	static char num[24];
+
+	if (ret >= -4095)
+		return errno_name((int)-ret);
+	snprintf(num, sizeof(num), "%lld", (long long)ret);
+	return num;
+}
+
 void out_result(const struct out_field *f, int64_t ret)
 {
 	const char *name;
@@ -265,7 +279,7 @@ void out_result(const struct out_field *f, int64_t ret)
 		sb_s64(&out.sb, ret);
 		if (ret < 0) {
 			json_key("error");
-			name = errno_name(-ret);
+			name = result_error_name(ret);
 			sb_json_str(&out.sb, name, strlen(name));
 		}
 		return;
@@ -274,7 +288,7 @@ void out_result(const struct out_field *f, int64_t ret)
 		out_s64(f, ret);
 		return;
 	}
-	name = errno_name(-ret);
+	name = result_error_name(ret);
 	cell_text(f->width, name, strlen(name), strlen(name));
 }
 

@@ -32,31 +32,47 @@ static char *rule_text(char *line)
 	return s;
 }
 
-void rulefile_read(const char *path, rule_line_fn fn, void *ctx)
+bool rulefile_parse(FILE *f, const char *name, rule_line_fn fn, void *ctx, char *err,
+		    size_t errsize)
 {
-	char where[RULEFILE_ERR_SIZE], err[RULEFILE_ERR_SIZE];
-	FILE *f = fopen(path, "re");
+	char where[RULEFILE_ERR_SIZE], why[RULEFILE_ERR_SIZE];
 	char *line = NULL;
 	size_t cap = 0;
 	unsigned int n = 0;
+	bool ok = true;
 
-	if (!f)
-		usage_error("cannot read policy file '%s': %s", path, strerror(errno));
-	while (getline(&line, &cap, f) >= 0) {
+	while (ok && getline(&line, &cap, f) >= 0) {
 		char *text = rule_text(line);
 
 		n++;
 		if (!*text)
 			continue;
-		snprintf(where, sizeof(where), "%s:%u", path, n);
-		err[0] = '\0';
-		if (!fn(text, where, ctx, err, sizeof(err)))
-			usage_error("%s: %s", where, err);
+		snprintf(where, sizeof(where), "%s:%u", name, n);
+		why[0] = '\0';
+		ok = fn(text, where, ctx, why, sizeof(why));
+		if (!ok)
+			snprintf(err, errsize, "%s: %s", where, why);
 	}
-	if (ferror(f))
-		usage_error("cannot read policy file '%s': %s", path, strerror(errno));
+	if (ok && ferror(f)) {
+		snprintf(err, errsize, "cannot read policy file '%s': %s", name, strerror(errno));
+		ok = false;
+	}
 	free(line);
+	return ok;
+}
+
+void rulefile_read(const char *path, rule_line_fn fn, void *ctx)
+{
+	char err[2 * RULEFILE_ERR_SIZE + 2]; /* "FILE:LINE: why", each part whole */
+	FILE *f = fopen(path, "re");
+	bool ok;
+
+	if (!f)
+		usage_error("cannot read policy file '%s': %s", path, strerror(errno));
+	ok = rulefile_parse(f, path, fn, ctx, err, sizeof(err));
 	fclose(f);
+	if (!ok)
+		usage_error("%s", err);
 }
 
 char *rule_word(char **line)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define RULEFILE_ERR_SIZE 256
 
@@ -18,6 +19,14 @@
  * Return false after writing why into err (one line, no newline).
  */
 typedef bool (*rule_line_fn)(char *line, const char *where, void *ctx, char *err, size_t errsize);
+
+/*
+ * Hand each rule read from f to fn, in order; name is the file's name for FILE:LINE. Returns false
+ * at the first rule fn refuses, or a read error, with "FILE:LINE: why" (or why the file could not
+ * be read) in err.
+ */
+bool rulefile_parse(FILE *f, const char *name, rule_line_fn fn, void *ctx, char *err,
+		    size_t errsize);
 
 /*
  * Hand each rule of the file at path to fn, in order. An unreadable file, or a rule fn refuses,

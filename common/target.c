@@ -13,13 +13,52 @@
 #include <sys/wait.h>
 #include "target.h"
 
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\0';
+}
+
+/*
+ * The line without the empty quotes ('' or "") that are only part of a word: they change nothing
+ * in the shell (a''b is ab), but glibc's wordexp makes a word of its own of one at the start of a
+ * word (''a gives "" and a). An empty quote that is a whole word stays: it is an empty argument.
+ */
+static char *drop_empty_quotes(const char *line)
+{
+	char *out = strdup(line), *w = out;
+	char quote = 0;
+
+	for (const char *p = line; out && *p; p++) {
+		bool empty = !quote && (*p == '\'' || *p == '"') && p[1] == *p;
+
+		if (empty && !((w == out || is_blank(w[-1])) && is_blank(p[2]))) {
+			p++;
+			continue;
+		}
+		*w++ = *p;
+		if (*p == '\\' && quote != '\'' && p[1])
+			*w++ = *++p;
+		else if (!quote && (*p == '\'' || *p == '"'))
+			quote = *p;
+		else if (quote == *p)
+			quote = 0;
+	}
+	if (out)
+		*w = '\0';
+	return out;
+}
+
 char **command_split(const char *line)
 {
+	char *words = drop_empty_quotes(line);
 	wordexp_t we;
 	char **argv;
+	int err;
 
 	/* WRDE_NOCMD: $(...) and `...` are refused, not run. */
-	if (wordexp(line, &we, WRDE_NOCMD))
+	err = !words || wordexp(words, &we, WRDE_NOCMD);
+	free(words);
+	if (err)
 		return NULL;
 	if (!we.we_wordc) {
 		wordfree(&we);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include "strbuf.h"
 #include "util.h"
 
 const char *prog_name = "ebpftrace";
@@ -18,12 +19,19 @@ void set_prog_name(const char *subcommand)
 	prog_name = name;
 }
 
+/*
+ * One line on stderr, whatever the message quotes: a newline or other control character in a
+ * bad argument is written escaped (\n, \x1b), as table cells are.
+ */
 static void vmessage(const char *fmt, va_list ap)
 {
+	struct strbuf sb = {};
 	char line[1024];
 
 	vsnprintf(line, sizeof(line), fmt, ap);
-	fprintf(stderr, "%s: %s\n", prog_name, line);
+	sb_table_str(&sb, line, strlen(line), 0);
+	fprintf(stderr, "%s: %.*s\n", prog_name, (int)sb.len, sb.buf ? sb.buf : "");
+	sb_free(&sb);
 }
 
 void err_msg(const char *fmt, ...)
@@ -142,27 +150,45 @@ uint32_t opt_pid(const char *opt, const char *arg)
 	return v;
 }
 
-void opt_list(const char *opt, const char *arg, const char *what,
-	      bool (*fn)(const char *item, void *ctx), void *ctx)
+const char *opt_text(const char *opt, const char *arg, const char *what)
+{
+	if (!*arg)
+		usage_error("invalid %s '': expected %s", opt, what);
+	return arg;
+}
+
+bool parse_list(const char *arg, bool (*fn)(const char *item, void *ctx), void *ctx,
+		struct list_error *bad)
 {
 	char item[64];
 
 	for (const char *p = arg;; p++) {
 		size_t len = strcspn(p, ",");
 
-		if (len == 0)
-			usage_error("invalid %s '%s': an empty item in the list", opt, arg);
 		if (len < sizeof(item)) {
 			memcpy(item, p, len);
 			item[len] = '\0';
 		}
-		if (len >= sizeof(item) || !fn(item, ctx))
-			usage_error("invalid %s '%s': '%.*s' is not %s", opt, arg, (int)len, p,
-				    what);
+		if (len == 0 || len >= sizeof(item) || !fn(item, ctx)) {
+			*bad = (struct list_error){ .item = p, .len = len };
+			return false;
+		}
 		p += len;
 		if (!*p)
-			return;
+			return true;
 	}
+}
+
+void opt_list(const char *opt, const char *arg, const char *what,
+	      bool (*fn)(const char *item, void *ctx), void *ctx)
+{
+	struct list_error bad;
+
+	if (parse_list(arg, fn, ctx, &bad))
+		return;
+	if (!bad.len)
+		usage_error("invalid %s '%s': an empty item in the list", opt, arg);
+	usage_error("invalid %s '%s': '%.*s' is not %s", opt, arg, (int)bad.len, bad.item, what);
 }
 
 const char *errno_name(int err)

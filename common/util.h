@@ -36,6 +36,21 @@ bool parse_size(const char *s, uint64_t *out);
 /* Option values that are wrong end the program with a one-line message and EXIT_USAGE. */
 uint64_t opt_u64(const char *opt, const char *arg, uint64_t min, uint64_t max);
 uint32_t opt_pid(const char *opt, const char *arg);
+/* A value that means nothing when empty (a path, a text to match): arg, or the same end. */
+const char *opt_text(const char *opt, const char *arg, const char *what);
+/* The item of a list that parse_list() refused: len 0 for an empty one. */
+struct list_error {
+	const char *item;
+	size_t len;
+};
+
+/*
+ * Hand each item of a comma-separated list (TERM,KILL) to fn, which returns false for an item it
+ * does not know. Returns false, with the item in bad, at the first item fn refuses, an empty one
+ * or one longer than 63 bytes.
+ */
+bool parse_list(const char *arg, bool (*fn)(const char *item, void *ctx), void *ctx,
+		struct list_error *bad);
 /*
  * A comma-separated option value (-s TERM,KILL): each item goes to fn, which returns false for an
  * item it does not know; that, or an empty item, ends the program like the above, naming the item

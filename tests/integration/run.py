@@ -27,7 +27,7 @@ import lib  # noqa: E402
 DEFAULT_TIMEOUT = int(os.environ.get("EBPFTRACE_TEST_TIMEOUT", "300"))
 
 
-def load_tests(directory, patterns):
+def load_tests(directory, patterns, excludes=()):
     sys.path.insert(0, directory)
     for path in sorted(glob.glob(os.path.join(directory, "test_*.py"))):
         name = os.path.splitext(os.path.basename(path))[0]
@@ -38,7 +38,8 @@ def load_tests(directory, patterns):
                            and getattr(mod, a).__code__.co_firstlineno or 0):
             fn = getattr(mod, attr)
             full = f"{name[5:]}/{attr[5:]}"
-            wanted = not patterns or any(p in full for p in patterns)
+            wanted = (not patterns or any(p in full for p in patterns)) and \
+                not any(x in full for x in excludes)
             if attr.startswith("test_") and callable(fn) and wanted:
                 yield full, fn
 
@@ -110,6 +111,8 @@ def main():
     ap.add_argument("--prefix", default="", help="prefix for test names (asan/, vm/)")
     ap.add_argument("-k", dest="patterns", action="append", default=[],
                     help="only tests whose name contains this (repeatable: any of them)")
+    ap.add_argument("--exclude", action="append", default=[],
+                    help="leave out tests whose name contains this (repeatable)")
     ap.add_argument("--tests", default=HERE, help="directory of the test_*.py files")
     ap.add_argument("--docs-check", action="store_true",
                     help="check the JSON keys seen against the man pages (always without -k)")
@@ -120,7 +123,7 @@ def main():
     lib.track_processes()
     signal.signal(signal.SIGALRM, on_alarm)
     runner = Runner(args.prefix, args.test_timeout, os.environ.get("CI") == "true")
-    for name, fn in load_tests(os.path.abspath(args.tests), args.patterns):
+    for name, fn in load_tests(os.path.abspath(args.tests), args.patterns, args.exclude):
         runner.run(name, fn)
     if args.docs_check or not args.patterns:
         runner.run("docs/json_keys_are_in_the_man_pages", lib.assert_json_keys_documented)

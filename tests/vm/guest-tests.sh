@@ -27,9 +27,11 @@ main() {
 		shift 2
 	done
 	tests/vm/guest-smoke.sh --binary "$binary" --prefix "$prefix" || status=1
-	# python3 is the system's /usr/bin/python3: the guest's PATH has no pyenv shims.
-	python3 tests/integration/run.py --binary "$binary" --prefix "$prefix" ${pattern:+-k "$pattern"} ||
-		status=1
+	# python3 is the system's /usr/bin/python3: the guest's PATH has no pyenv shims. The bad-input
+	# matrix ends in option parsing, whatever the kernel: it runs on the host (plain and ASan), not
+	# here, where its thousand processes would take twenty minutes under TCG.
+	python3 tests/integration/run.py --binary "$binary" --prefix "$prefix" \
+		--exclude badinput/ ${pattern:+-k "$pattern"} || status=1
 	return "$status"
 }
 
