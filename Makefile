@@ -151,10 +151,11 @@ clean:
 # Debian 12 has libbpf 1.1 and bpftool 7.1 in main: take both from bookworm-backports (and the
 # elfutils libraries that libbpf-dev there depends on).
 BACKPORTS_PKGS	:= libbpf-dev bpftool libelf-dev libdw-dev
+# bpftrace and libbpf-tools (/usr/sbin/opensnoop...) are what bench/run compares with.
 DEPS_PKGS	:= clang llvm make gcc pkg-config zlib1g-dev python3 clang-format iproute2 \
 		   qemu-system-x86 busybox-static cpio kmod xz-utils bpftrace \
 		   libc6-dbg mandoc groff-base liburing-dev libpcap-dev tcpdump iperf3 iputils-ping \
-		   libmicrohttpd-dev prometheus
+		   libmicrohttpd-dev prometheus libbpf-tools
 deps:
 	@missing=$$(for p in $(BACKPORTS_PKGS) $(DEPS_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
