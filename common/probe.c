@@ -428,6 +428,27 @@ void autoload_method(struct bpf_object *obj, const struct attach_candidate *cand
 	}
 }
 
+/*
+ * uprobe_multi links (6.6+): a kernel that has them looks at the path first (EBADF for a
+ * directory), one without rejects the attach type. Nothing is attached either way.
+ */
+bool uprobe_multi_supported(void)
+{
+	unsigned long offset = 0;
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .uprobe_multi.path = "/",
+		    .uprobe_multi.offsets = &offset, .uprobe_multi.cnt = 1);
+	int fd = load_trial(BPF_PROG_TYPE_KPROBE, BPF_TRACE_UPROBE_MULTI, 0), link, err;
+
+	if (fd < 0)
+		return false;
+	link = bpf_link_create(fd, -1, BPF_TRACE_UPROBE_MULTI, &opts);
+	err = link < 0 ? errno : 0;
+	if (link >= 0)
+		close(link);
+	close(fd);
+	return link >= 0 || err == EBADF;
+}
+
 /* A TCX link on loopback ingress, closed at once (a passing program: nothing changes for lo). */
 static void probe_tcx(struct probe_result *res)
 {
