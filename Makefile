@@ -49,9 +49,9 @@ HELPERS		:= $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 LIBBPF_STATIC	= $(wildcard $(shell pkg-config --variable=libdir libbpf 2>/dev/null)/libbpf.a)
 STATIC_LIBBPF	:= -Wl,-Bstatic -lbpf -Wl,-Bdynamic
 LIBBPF_LIBS	= $(if $(LIBBPF_STATIC),$(STATIC_LIBBPF),-lbpf) -lelf -lz
-# elfutils' libdw symbolizes user and kernel stacks (memleak); libpcap writes tc -w files;
-# libmicrohttpd serves --metrics.
-LDLIBS		:= -ldw -lpcap -lmicrohttpd -lpthread
+# elfutils' libdw symbolizes user and kernel stacks (memleak). libpcap (tc -w files) and
+# libmicrohttpd (--metrics) are opened only by the runs that use them (common/dynlib.h).
+LDLIBS		:= -ldw -lpthread
 FEATURES	= $(if $(LIBBPF_STATIC),libbpf-static,libbpf-shared)
 
 CFLAGS		?= -O2 -g
@@ -100,8 +100,9 @@ $(GEN)/versions.ok:
 
 unit: $(BUILD)/unit-tests helpers
 
+# The pcap tests read back what they wrote with libpcap itself.
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(filter-out $(BUILD)/obj/common/main.o,$(COMMON_OBJS))
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBBPF_LIBS) $(LDLIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBBPF_LIBS) $(LDLIBS) -lpcap -lm
 
 helpers: $(HELPERS)
 
