@@ -19,11 +19,11 @@
 #include "metrics.h"
 #include "opts.h"
 #include "output.h"
+#include "probe.h"
 #include "setup.h"
 #include "strbuf.h"
 #include "symbolize.h"
 #include "target.h"
-#include "probe.h"
 #include "uprobe.h"
 #include "util.h"
 

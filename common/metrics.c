@@ -639,10 +639,11 @@ struct strbuf metrics_text(void)
 }
 
 /* libmicrohttpd, opened by metrics_start (see dynlib.h). */
-#define MHD_FUNCTIONS(F)                                                                 \
-	F(MHD_start_daemon)                                                              \
-	F(MHD_stop_daemon) F(MHD_create_response_from_buffer) F(MHD_add_response_header) \
-		F(MHD_queue_response) F(MHD_destroy_response)
+/* clang-format off */
+#define MHD_FUNCTIONS(F)							\
+	F(MHD_start_daemon) F(MHD_stop_daemon) F(MHD_create_response_from_buffer)	\
+	F(MHD_add_response_header) F(MHD_queue_response) F(MHD_destroy_response)
+/* clang-format on */
 DYNLIB_TABLE(mhd, MHD_FUNCTIONS);
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, const char *text)

@@ -26,9 +26,11 @@ struct pcap_writer {
 };
 
 /* libpcap, opened by the first pcap_writer_open (see dynlib.h). */
-#define PCAP_FUNCTIONS(F)                       \
-	F(pcap_open_dead_with_tstamp_precision) \
-	F(pcap_dump_fopen) F(pcap_dump) F(pcap_dump_close) F(pcap_close)
+/* clang-format off */
+#define PCAP_FUNCTIONS(F)							\
+	F(pcap_open_dead_with_tstamp_precision) F(pcap_dump_fopen) F(pcap_dump)	\
+	F(pcap_dump_close) F(pcap_close)
+/* clang-format on */
 DYNLIB_TABLE(lib, PCAP_FUNCTIONS);
 
 static bool pcap_loaded(void)
