@@ -49,9 +49,9 @@ HELPERS		:= $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 LIBBPF_STATIC	= $(wildcard $(shell pkg-config --variable=libdir libbpf 2>/dev/null)/libbpf.a)
 STATIC_LIBBPF	:= -Wl,-Bstatic -lbpf -Wl,-Bdynamic
 LIBBPF_LIBS	= $(if $(LIBBPF_STATIC),$(STATIC_LIBBPF),-lbpf) -lelf -lz
-# elfutils' libdw symbolizes user and kernel stacks (memleak); libpcap writes tc -w files;
-# libmicrohttpd serves --metrics.
-LDLIBS		:= -ldw -lpcap -lmicrohttpd -lpthread
+# elfutils' libdw symbolizes user and kernel stacks (memleak). libpcap (tc -w files) and
+# libmicrohttpd (--metrics) are opened only by the runs that use them (common/dynlib.h).
+LDLIBS		:= -ldw -lpthread
 FEATURES	= $(if $(LIBBPF_STATIC),libbpf-static,libbpf-shared)
 
 CFLAGS		?= -O2 -g
@@ -100,8 +100,9 @@ $(GEN)/versions.ok:
 
 unit: $(BUILD)/unit-tests helpers
 
+# The pcap tests read back what they wrote with libpcap itself.
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(filter-out $(BUILD)/obj/common/main.o,$(COMMON_OBJS))
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBBPF_LIBS) $(LDLIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBBPF_LIBS) $(LDLIBS) -lpcap -lm
 
 helpers: $(HELPERS)
 
@@ -186,10 +187,11 @@ clean:
 # Debian 12 has libbpf 1.1 and bpftool 7.1 in main: take both from bookworm-backports (and the
 # elfutils libraries that libbpf-dev there depends on).
 BACKPORTS_PKGS	:= libbpf-dev bpftool libelf-dev libdw-dev
+# bpftrace and libbpf-tools (/usr/sbin/opensnoop...) are what bench/run compares with.
 DEPS_PKGS	:= clang llvm make gcc pkg-config zlib1g-dev python3 clang-format iproute2 \
 		   qemu-system-x86 busybox-static cpio kmod xz-utils bpftrace \
 		   libc6-dbg mandoc groff-base liburing-dev libpcap-dev tcpdump iperf3 iputils-ping \
-		   libmicrohttpd-dev prometheus libclang-rt-dev valgrind
+		   libmicrohttpd-dev prometheus libclang-rt-dev valgrind libbpf-tools
 deps:
 	@missing=$$(for p in $(BACKPORTS_PKGS) $(DEPS_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * exec: every execve/execveat. The call's arguments are captured on syscall entry into a per-thread
- * record, the executed file's absolute path is added when the exec succeeds (sched_process_exec),
- * and the record is sent on syscall exit with the result and the comm the new image runs under.
+ * exec: every execve/execveat. Syscall entry keeps a small per-thread record of the call (who,
+ * when, where its filename and argv are). A successful exec is sent from sched_process_exec, with
+ * the absolute path of the file and the arguments as the kernel copied them into the new image;
+ * a failed one from the syscall's exit, with the filename and arguments read from the caller,
+ * whose memory is still there. Either way the event is built in a per-CPU buffer: no record of
+ * 20 KB is allocated, copied and freed per exec.
  */
 #include "common.bpf.h"
 #include "path.bpf.h"
@@ -10,22 +13,32 @@
 
 const volatile struct exec_cfg exec_cfg = { .max_args = EXEC_DEFAULT_ARGS };
 
-/* Records of execs in flight, by thread id. Large values: allocate on demand, not up front. */
+/* An exec in flight: what only its entry knows. */
+struct exec_call {
+	__u64 ts_ns;
+	__u32 pid;
+	__u32 ppid;
+	__u32 uid;
+	const char *filename;
+	const char *const *argv;
+};
+
+/* Execs in flight, by thread id. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
-	__type(value, struct exec_event);
+	__type(value, struct exec_call);
 } execs SEC(".maps");
 
-/* A zeroed record to start each exec from: too large for the BPF stack. */
+/* Where an event is built: too large for the BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct exec_event);
-} blank SEC(".maps");
+} scratch SEC(".maps");
 
 static __always_inline void read_args(struct exec_event *e, const char *const *argv)
 {
@@ -69,51 +82,74 @@ static __always_inline int exec_enter(const char *filename, const char *const *a
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid, zero = 0;
-	struct exec_event *e;
-	__u32 ppid;
+	__u32 tid = (__u32)pid_tgid;
+	struct exec_call c = {};
 
-	/* -n matches the comm after the exec, so it is checked on exit. */
+	/* -n matches the comm after the exec, so it is checked when the event is sent. */
 	if (!filter_current_ids())
 		return 0;
-	ppid = BPF_CORE_READ(task, real_parent, tgid);
-	if (exec_cfg.ppid && ppid != exec_cfg.ppid)
+	c.ppid = BPF_CORE_READ(task, real_parent, tgid);
+	if (exec_cfg.ppid && c.ppid != exec_cfg.ppid)
 		return 0;
-	e = bpf_map_lookup_elem(&blank, &zero);
-	if (!e || bpf_map_update_elem(&execs, &tid, e, BPF_ANY))
-		return 0;
-	e = bpf_map_lookup_elem(&execs, &tid);
-	if (!e)
-		return 0;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->pid = pid_tgid >> 32;
-	e->tid = tid;
-	e->ppid = ppid;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	bpf_probe_read_user_str(e->filename, sizeof(e->filename), filename);
-	read_args(e, argv);
+	c.ts_ns = bpf_ktime_get_ns();
+	c.pid = pid_tgid >> 32;
+	c.uid = (__u32)bpf_get_current_uid_gid();
+	c.filename = filename;
+	c.argv = argv;
+	bpf_map_update_elem(&execs, &tid, &c, BPF_ANY);
 	return 0;
 }
 
+/* The event of a call, in the per-CPU buffer, with the comm the thread runs under now. */
+static __always_inline struct exec_event *event_of(const struct exec_call *c, __u32 tid, long ret)
+{
+	__u32 zero = 0;
+	struct exec_event *e = bpf_map_lookup_elem(&scratch, &zero);
+
+	if (!e)
+		return NULL;
+	e->ts_ns = c->ts_ns;
+	e->pid = c->pid;
+	e->tid = tid;
+	e->ppid = c->ppid;
+	e->uid = c->uid;
+	e->ret = ret;
+	e->flags = 0;
+	e->args_count = 0;
+	e->args_size = 0;
+	e->args_cut = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (common_cfg.filter.comm_len && !comm_matches(e->comm))
+		return NULL;
+	return e;
+}
+
+static __always_inline void send_event(const struct exec_event *e)
+{
+	__u64 size = offsetof(struct exec_event, args) + e->args_size;
+
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	event_output((void *)e, size);
+}
+
+/* A failed exec (a successful one was sent by exec_done): the caller's memory is intact. */
 static __always_inline int exec_exit(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct exec_event *e = bpf_map_lookup_elem(&execs, &tid);
-	__u64 size;
+	struct exec_call *c = bpf_map_lookup_elem(&execs, &tid);
+	struct exec_event *e;
 
-	if (!e)
+	if (!c)
 		return 0;
-	if (ret < 0 && !exec_cfg.failed)
-		goto out;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	if (common_cfg.filter.comm_len && !comm_matches(e->comm))
-		goto out;
-	e->ret = ret;
-	size = offsetof(struct exec_event, args) + e->args_size;
-	if (size > sizeof(*e))
-		size = sizeof(*e);
-	event_output(e, size);
-out:
+	if (ret < 0 && exec_cfg.failed) {
+		e = event_of(c, tid, ret);
+		if (e) {
+			bpf_probe_read_user_str(e->filename, sizeof(e->filename), c->filename);
+			read_args(e, c->argv);
+			send_event(e);
+		}
+	}
 	bpf_map_delete_elem(&execs, &tid);
 	return 0;
 }
@@ -143,9 +179,10 @@ int exec_exit_tp(struct trace_event_raw_sys_exit *ctx)
 }
 
 /*
- * The caller's argument strings may sit in pages it never touched (a forked child passing string
- * literals), which a BPF read cannot fault in. After a successful exec the kernel has just copied
- * them into the new image's argument area: take them from there, NUL-separated, in one read.
+ * The kernel has just copied the arguments into the new image's argument area: take them from
+ * there, NUL-separated, in one read (user space splits and cuts them). The caller's own strings
+ * may sit in pages it never touched (a forked child passing string literals), which a BPF read
+ * cannot fault in.
  */
 static __always_inline void read_args_from_new_image(struct exec_event *e)
 {
@@ -155,40 +192,37 @@ static __always_inline void read_args_from_new_image(struct exec_event *e)
 
 	if (len > EXEC_ARGS_SIZE)
 		len = EXEC_ARGS_SIZE;
-	if (bpf_probe_read_user(e->args, len, (const void *)start))
+	if (bpf_probe_read_user(e->args, len, (const void *)start)) {
+		e->flags |= EXEC_ARGS_FAULT;
 		return;
+	}
 	e->args_size = len;
-	e->args_count = 0;
-	e->args_cut = 0;
-	e->flags = (e->flags & ~(EXEC_ARGS_FAULT | EXEC_MORE_ARGS)) | EXEC_ARGS_RAW;
+	e->flags |= EXEC_ARGS_RAW;
 }
 
 /*
- * The exec succeeded: record the absolute path of the file now running. A non-leader thread that
- * execs takes over the leader's pid, so its record moves from its old thread id to the new one.
+ * The exec succeeded: send it, with the absolute path of the file now running. A non-leader
+ * thread that execs takes over the leader's pid: its call is under its old thread id.
  */
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(exec_done, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 old_tid = old_pid, tid = (__u32)bpf_get_current_pid_tgid();
-	struct exec_event *e = bpf_map_lookup_elem(&execs, &old_tid);
+	struct exec_call *c = bpf_map_lookup_elem(&execs, &old_tid);
+	struct exec_event *e;
 	struct path path;
 
-	if (!e)
+	if (!c)
 		return 0;
-	if (old_tid != tid) {
-		if (bpf_map_update_elem(&execs, &tid, e, BPF_ANY))
-			return 0;
-		bpf_map_delete_elem(&execs, &old_tid);
-		e = bpf_map_lookup_elem(&execs, &tid);
-		if (!e)
-			return 0;
-	}
-	path = BPF_CORE_READ(bprm, file, f_path);
-	if (path_resolve(&path, e->filename) < 0)
-		e->flags |= EXEC_PATH_CUT;
-	e->flags |= EXEC_PATH_RESOLVED;
-	if (e->flags & EXEC_ARGS_FAULT)
+	e = event_of(c, tid, 0);
+	if (e) {
+		path = BPF_CORE_READ(bprm, file, f_path);
+		if (path_resolve(&path, e->filename) < 0)
+			e->flags |= EXEC_PATH_CUT;
+		e->flags |= EXEC_PATH_RESOLVED;
 		read_args_from_new_image(e);
+		send_event(e);
+	}
+	bpf_map_delete_elem(&execs, &old_tid);
 	return 0;
 }

@@ -26,8 +26,13 @@ __u64 allocs_lost;
 /* Bumped when the target maps code: user space reads its mappings again. */
 __u64 maps_changed;
 
+/*
+ * Allocated as entries come: preallocating a million of them took 0.7 s at start and as much
+ * again at exit, for a process that may have a handful outstanding.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1 << 20); /* set from --max-allocs before load */
 	__type(key, __u64);
 	__type(value, struct memleak_alloc);
@@ -174,45 +179,63 @@ static __always_inline int alloc_enter(struct pt_regs *ctx, __u64 size, __u64 ol
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_UPROBE(size_arg1, __u64 size)
-{
-	return alloc_enter(ctx, size, 0, 0);
-}
+/*
+ * Each probe twice: as a program per probed function, for kernels without uprobe_multi links
+ * (before 6.6), and as its uprobe.multi twin, one link for all the functions it probes (which
+ * attaches and, above all, detaches far faster). User space loads one of the two.
+ */
+#define UPROBE_TWINS(sec, name)               \
+	SEC(sec)                              \
+	int name(struct pt_regs *ctx)         \
+	{                                     \
+		return name##_probe(ctx);     \
+	}                                     \
+	SEC(sec ".multi")                     \
+	int name##_multi(struct pt_regs *ctx) \
+	{                                     \
+		return name##_probe(ctx);     \
+	}
 
-SEC("uprobe")
-int BPF_UPROBE(size_arg2, __u64 align, __u64 size)
+static __always_inline int size_arg1_probe(struct pt_regs *ctx)
 {
-	return alloc_enter(ctx, size, 0, 0);
+	return alloc_enter(ctx, PT_REGS_PARM1(ctx), 0, 0);
 }
+UPROBE_TWINS("uprobe", size_arg1)
 
-SEC("uprobe")
-int BPF_UPROBE(calloc_enter, __u64 nmemb, __u64 size)
+/* aligned_alloc, memalign (align, size); mmap (addr, length, ...) */
+static __always_inline int size_arg2_probe(struct pt_regs *ctx)
 {
-	return alloc_enter(ctx, nmemb * size, 0, 0);
+	return alloc_enter(ctx, PT_REGS_PARM2(ctx), 0, 0);
 }
+UPROBE_TWINS("uprobe", size_arg2)
 
-SEC("uprobe")
-int BPF_UPROBE(realloc_enter, __u64 ptr, __u64 size)
+static __always_inline int calloc_enter_probe(struct pt_regs *ctx)
 {
-	return alloc_enter(ctx, size, ptr, 0);
+	return alloc_enter(ctx, PT_REGS_PARM1(ctx) * PT_REGS_PARM2(ctx), 0, 0);
 }
+UPROBE_TWINS("uprobe", calloc_enter)
 
-SEC("uprobe")
-int BPF_UPROBE(reallocarray_enter, __u64 ptr, __u64 nmemb, __u64 size)
+static __always_inline int realloc_enter_probe(struct pt_regs *ctx)
 {
-	return alloc_enter(ctx, nmemb * size, ptr, 0);
+	return alloc_enter(ctx, PT_REGS_PARM2(ctx), PT_REGS_PARM1(ctx), 0);
 }
+UPROBE_TWINS("uprobe", realloc_enter)
 
-SEC("uprobe")
-int BPF_UPROBE(posix_memalign_enter, __u64 memptr, __u64 align, __u64 size)
+static __always_inline int reallocarray_enter_probe(struct pt_regs *ctx)
 {
-	return alloc_enter(ctx, size, 0, memptr);
+	return alloc_enter(ctx, PT_REGS_PARM2(ctx) * PT_REGS_PARM3(ctx), PT_REGS_PARM1(ctx), 0);
 }
+UPROBE_TWINS("uprobe", reallocarray_enter)
 
-SEC("uretprobe")
-int BPF_URETPROBE(alloc_return, __u64 ret)
+static __always_inline int posix_memalign_enter_probe(struct pt_regs *ctx)
 {
+	return alloc_enter(ctx, PT_REGS_PARM3(ctx), 0, PT_REGS_PARM1(ctx));
+}
+UPROBE_TWINS("uprobe", posix_memalign_enter)
+
+static __always_inline int alloc_return_probe(struct pt_regs *ctx)
+{
+	__u64 ret = PT_REGS_RC(ctx);
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct inflight *f = bpf_task_storage_get(&inflight, task, NULL, 0);
 	__u64 addr = ret;
@@ -240,14 +263,15 @@ int BPF_URETPROBE(alloc_return, __u64 ret)
 		remember(ctx, addr, f->size, f->call);
 	return 0;
 }
+UPROBE_TWINS("uretprobe", alloc_return)
 
 /* free, munmap: also on an entry placed after free's NULL check (see cmd/memleak.c). */
-SEC("uprobe")
-int BPF_UPROBE(free_enter, __u64 addr)
+static __always_inline int free_enter_probe(struct pt_regs *ctx)
 {
-	forget(addr, bpf_get_attach_cookie(ctx));
+	forget(PT_REGS_PARM1(ctx), bpf_get_attach_cookie(ctx));
 	return 0;
 }
+UPROBE_TWINS("uprobe", free_enter)
 
 /*
  * The target has new code mapped (a library loaded, an exec): tell user space at once, so that

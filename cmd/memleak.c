@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "opts.h"
 #include "output.h"
+#include "probe.h"
 #include "setup.h"
 #include "strbuf.h"
 #include "symbolize.h"
@@ -197,7 +198,8 @@ struct run {
 	struct events_reader *reader;
 	struct bpf_link *links[MAX_LINKS];
 	size_t nlinks;
-	pid_t pid; /* 0: kernel mode */
+	pid_t pid;  /* 0: kernel mode */
+	bool multi; /* the uprobes through uprobe_multi links, one per program */
 	uint64_t maps_seen;
 };
 
@@ -252,16 +254,67 @@ static int add_link(struct run *r, struct bpf_link *link, const char *what)
 	return EXIT_OK;
 }
 
-static int attach_uprobe(struct run *r, const char *prog_name, const char *path, uint64_t off,
-			 enum memleak_call call, bool retprobe)
+/* One probe on the allocator: its program, where and for which function. */
+struct probe {
+	const char *prog;
+	uint64_t off;
+	enum memleak_call call;
+	bool retprobe;
+};
+
+static int attach_uprobe(struct run *r, const char *path, const struct probe *p)
 {
-	struct bpf_program *prog = bpf_object__find_program_by_name(r->skel->obj, prog_name);
-	LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = call, .retprobe = retprobe);
+	struct bpf_program *prog = bpf_object__find_program_by_name(r->skel->obj, p->prog);
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = p->call, .retprobe = p->retprobe);
 	char what[96];
 
-	snprintf(what, sizeof(what), "attaching a %s to %s", retprobe ? "uretprobe" : "uprobe",
-		 call_names[call]);
-	return add_link(r, bpf_program__attach_uprobe_opts(prog, r->pid, path, off, &o), what);
+	snprintf(what, sizeof(what), "attaching a %s to %s", p->retprobe ? "uretprobe" : "uprobe",
+		 call_names[p->call]);
+	return add_link(r, bpf_program__attach_uprobe_opts(prog, r->pid, path, p->off, &o), what);
+}
+
+/* The probes of probes[0]'s program, through one uprobe_multi link of its twin. */
+static int attach_uprobe_multi(struct run *r, const char *path, const struct probe *probes,
+			       size_t n)
+{
+	unsigned long offs[ARRAY_SIZE(alloc_fns)];
+	__u64 cookies[ARRAY_SIZE(alloc_fns)];
+	LIBBPF_OPTS(bpf_uprobe_multi_opts, o, .offsets = offs, .cookies = cookies,
+		    .retprobe = probes[0].retprobe);
+	struct bpf_program *prog;
+	char name[64], what[96];
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(probes[i].prog, probes[0].prog))
+			continue;
+		offs[o.cnt] = probes[i].off;
+		cookies[o.cnt++] = probes[i].call;
+	}
+	snprintf(name, sizeof(name), "%s_multi", probes[0].prog);
+	prog = bpf_object__find_program_by_name(r->skel->obj, name);
+	snprintf(what, sizeof(what), "attaching %s to %zu functions", name, o.cnt);
+	return add_link(r, bpf_program__attach_uprobe_multi(prog, r->pid, path, NULL, &o), what);
+}
+
+static bool prog_seen(const struct probe *probes, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(probes[j].prog, probes[i].prog))
+			return true;
+	return false;
+}
+
+static int attach_probes(struct run *r, const char *path, const struct probe *probes, size_t n)
+{
+	int ret = EXIT_OK;
+
+	for (size_t i = 0; i < n && ret == EXIT_OK; i++) {
+		if (!r->multi)
+			ret = attach_uprobe(r, path, &probes[i]);
+		else if (!prog_seen(probes, i))
+			ret = attach_uprobe_multi(r, path, probes + i, n - i);
+	}
+	return ret;
 }
 
 /*
@@ -289,11 +342,11 @@ static uint64_t free_probe_offset(const char *path, const char *name, uint64_t o
 
 static int attach_allocator(struct run *r, const char *path)
 {
+	struct probe probes[2 * ARRAY_SIZE(alloc_fns)], rets[ARRAY_SIZE(alloc_fns)];
 	uint64_t seen[ARRAY_SIZE(alloc_fns)];
-	size_t nseen = 0;
-	int ret = EXIT_OK;
+	size_t nseen = 0, n = 0, nrets = 0;
 
-	for (size_t i = 0; i < ARRAY_SIZE(alloc_fns) && ret == EXIT_OK; i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(alloc_fns); i++) {
 		enum memleak_call call = alloc_fns[i].call;
 		char name[128];
 		uint64_t off;
@@ -320,11 +373,12 @@ static int attach_allocator(struct run *r, const char *path)
 		seen[nseen++] = off;
 		if (call == MEMLEAK_FREE)
 			off = free_probe_offset(path, name, off);
-		ret = attach_uprobe(r, alloc_fns[i].prog, path, off, call, false);
-		if (ret == EXIT_OK && alloc_fns[i].ret)
-			ret = attach_uprobe(r, "alloc_return", path, off, call, true);
+		probes[n++] = (struct probe){ alloc_fns[i].prog, off, call, false };
+		if (alloc_fns[i].ret)
+			rets[nrets++] = (struct probe){ "alloc_return", off, call, true };
 	}
-	return ret;
+	memcpy(probes + n, rets, nrets * sizeof(rets[0]));
+	return attach_probes(r, path, probes, n + nrets);
 }
 
 /* Which file holds the allocator: --obj, else the C library the process uses or will use. */
@@ -394,11 +448,19 @@ static void choose_programs(struct run *r)
 
 	if (opts.percpu && !percpu)
 		err_msg("no percpu tracepoints on this kernel: percpu allocations are not traced");
+	r->multi = r->pid && uprobe_multi_supported();
+	if (r->pid)
+		verbose("uprobes: %s",
+			r->multi ? "one uprobe_multi link per program"
+				 : "one link per function (no uprobe_multi links here)");
 	bpf_object__for_each_program(prog, r->skel->obj)
 	{
 		bool user = user_program(r, prog);
+		bool twin = bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE &&
+			    r->multi != !!strstr(bpf_program__section_name(prog), ".multi");
 
-		if (r->pid ? !user : user || (!percpu && strstr(bpf_program__name(prog), "percpu")))
+		if (r->pid ? !user || twin
+			   : user || (!percpu && strstr(bpf_program__name(prog), "percpu")))
 			bpf_program__set_autoload(prog, false);
 	}
 }

@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "dynlib.h"
 #include "events.h"
 #include "metrics.h"
 #include "strbuf.h"
@@ -720,19 +721,27 @@ struct strbuf metrics_text(void)
 	return sb;
 }
 
+/* libmicrohttpd, opened by metrics_start (see dynlib.h). */
+/* clang-format off */
+#define MHD_FUNCTIONS(F)							\
+	F(MHD_start_daemon) F(MHD_stop_daemon) F(MHD_create_response_from_buffer)	\
+	F(MHD_add_response_header) F(MHD_queue_response) F(MHD_destroy_response)
+/* clang-format on */
+DYNLIB_TABLE(mhd, MHD_FUNCTIONS);
+
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, const char *text)
 {
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r = mhd.MHD_create_response_from_buffer(strlen(text), (void *)text,
+								     MHD_RESPMEM_PERSISTENT);
 	enum MHD_Result ret;
 
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+	mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+		mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = mhd.MHD_queue_response(c, status, r);
+	mhd.MHD_destroy_response(r);
 	return ret;
 }
 
@@ -750,14 +759,14 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
 	if (strcmp(url, "/metrics"))
 		return reply(c, MHD_HTTP_NOT_FOUND, "not found: metrics are at /metrics\n");
 	sb = metrics_text();
-	r = MHD_create_response_from_buffer(sb.len, sb.buf, MHD_RESPMEM_MUST_FREE);
+	r = mhd.MHD_create_response_from_buffer(sb.len, sb.buf, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		sb_free(&sb);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
-	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
+	mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
+	ret = mhd.MHD_queue_response(c, MHD_HTTP_OK, r);
+	mhd.MHD_destroy_response(r);
 	return ret;
 }
 
@@ -798,9 +807,10 @@ static struct MHD_Daemon *start_daemon(int fd)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL, serve,
-			     NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, 16,
-			     MHD_OPTION_CONNECTION_TIMEOUT, 10, MHD_OPTION_END);
+	d = mhd.MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL,
+				 serve, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+				 MHD_OPTION_CONNECTION_LIMIT, 16, MHD_OPTION_CONNECTION_TIMEOUT, 10,
+				 MHD_OPTION_END);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return d;
 }
@@ -811,6 +821,8 @@ int metrics_start(void)
 
 	if (!metrics_on())
 		return EXIT_OK;
+	if (DYNLIB_LOAD(mhd, ((const char *const[]){ "libmicrohttpd.so.12", NULL }), "--metrics"))
+		return EXIT_RUNTIME;
 	err = listen_socket(&fd);
 	if (err)
 		return bind_error(err);
@@ -831,7 +843,7 @@ void metrics_stop(void)
 {
 	if (!m.daemon)
 		return;
-	MHD_stop_daemon(m.daemon);
+	mhd.MHD_stop_daemon(m.daemon);
 	m.daemon = NULL;
 	pthread_mutex_lock(&m.lock);
 	m.nobjs = 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <pcap/pcap.h>
+#include "dynlib.h"
 #include "pcapwrite.h"
 
 #define ETH_ALEN	6
@@ -24,10 +25,31 @@ struct pcap_writer {
 	uint8_t *buf; /* a record being built: a header, a tag put back, then the frame */
 };
 
+/* libpcap, opened by the first pcap_writer_open (see dynlib.h). */
+/* clang-format off */
+#define PCAP_FUNCTIONS(F)							\
+	F(pcap_open_dead_with_tstamp_precision) F(pcap_dump_fopen) F(pcap_dump)	\
+	F(pcap_dump_close) F(pcap_close)
+/* clang-format on */
+DYNLIB_TABLE(lib, PCAP_FUNCTIONS);
+
+static bool pcap_loaded(void)
+{
+	/* Debian and Ubuntu's soname first, then upstream's. */
+	static const char *const sonames[] = { "libpcap.so.0.8", "libpcap.so.1", NULL };
+
+	return lib.pcap_close || !DYNLIB_LOAD(lib, sonames, "pcap output");
+}
+
 struct pcap_writer *pcap_writer_open(const char *path, bool cooked, uint32_t snaplen)
 {
-	struct pcap_writer *w = calloc(1, sizeof(*w));
+	struct pcap_writer *w;
 
+	if (!pcap_loaded()) {
+		errno = ELIBACC;
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
 	w->cooked = cooked;
@@ -36,11 +58,11 @@ struct pcap_writer *pcap_writer_open(const char *path, bool cooked, uint32_t sna
 	w->file = strcmp(path, "-") ? fopen(path, "we") : stdout;
 	if (!w->buf || !w->file)
 		goto fail;
-	w->pcap = pcap_open_dead_with_tstamp_precision(cooked ? DLT_LINUX_SLL2 : DLT_EN10MB,
-						       snaplen, PCAP_TSTAMP_PRECISION_NANO);
+	w->pcap = lib.pcap_open_dead_with_tstamp_precision(cooked ? DLT_LINUX_SLL2 : DLT_EN10MB,
+							   snaplen, PCAP_TSTAMP_PRECISION_NANO);
 	if (!w->pcap)
 		goto fail;
-	w->dumper = pcap_dump_fopen(w->pcap, w->file);
+	w->dumper = lib.pcap_dump_fopen(w->pcap, w->file);
 	if (!w->dumper)
 		goto fail;
 	return w;
@@ -116,7 +138,7 @@ void pcap_writer_frame(struct pcap_writer *w, const uint8_t *frame, uint32_t cap
 		h.len = len + added + SLL2_HLEN - ETH_HLEN;
 	}
 	h.caplen = n < w->snaplen ? n : w->snaplen;
-	pcap_dump((u_char *)w->dumper, &h, w->buf);
+	lib.pcap_dump((u_char *)w->dumper, &h, w->buf);
 }
 
 int pcap_writer_flush(struct pcap_writer *w)
@@ -131,11 +153,11 @@ void pcap_writer_close(struct pcap_writer *w)
 	if (!w)
 		return;
 	if (w->dumper)
-		pcap_dump_close(w->dumper); /* closes the file too */
+		lib.pcap_dump_close(w->dumper); /* closes the file too */
 	else if (w->file && w->file != stdout)
 		fclose(w->file);
 	if (w->pcap)
-		pcap_close(w->pcap);
+		lib.pcap_close(w->pcap);
 	free(w->buf);
 	free(w);
 }

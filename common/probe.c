@@ -287,20 +287,42 @@ int opt_method(const char *arg, const struct attach_candidate *cands, size_t n)
 }
 
 /*
+ * A kernel that refuses a program type outright (EPERM: a security policy, or not privileged)
+ * says so before it looks at the target: a trial without one tells that much for one syscall,
+ * where the real load would first parse the kernel's BTF (tens of ms and 11 MB). Any other answer
+ * leaves the decision to the load.
+ */
+static void precheck_btf_typed(enum bpf_prog_type type, enum bpf_attach_type attach,
+			       enum attach_method m, const char *target, struct probe_result *res)
+{
+	int fd = load_trial(type, attach, 0);
+
+	if (fd >= 0)
+		close(fd);
+	if (fd == -EPERM)
+		set_reason(res, false, "%s programs refused at load: %s", method_name(m),
+			   strerror(EPERM));
+	else
+		set_reason(res, true, "%s on %s: the load decides", method_name(m), target);
+}
+
+/*
  * What can be told of a method before loading the real programs. The BTF-typed ones (fentry,
- * tp_btf, lsm) would need the kernel's BTF parsed for a trial, 10 ms and 11 MB here, and libbpf
- * parses it again for the load: the load itself decides for them.
+ * tp_btf, lsm) would need the kernel's BTF parsed for a full trial, and libbpf parses it again
+ * for the load: past a cheap check, the load itself decides for them.
  */
 void precheck_method(enum attach_method m, const char *target, struct probe_result *res)
 {
 	switch (m) {
 	case METHOD_FENTRY:
+		precheck_btf_typed(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, m, target, res);
+		break;
 	case METHOD_TP_BTF:
-		set_reason(res, true, "%s on %s: the load decides", method_name(m), target);
+		precheck_btf_typed(BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, m, target, res);
 		break;
 	case METHOD_LSM:
 		if (bpf_lsm_active(res))
-			set_reason(res, true, "lsm on %s: the load decides", target);
+			precheck_btf_typed(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, m, target, res);
 		break;
 	default:
 		probe_kernel(m, target, res);
@@ -404,6 +426,27 @@ void autoload_method(struct bpf_object *obj, const struct attach_candidate *cand
 		if (m != (int)chosen && candidate_method(cands, n, m))
 			bpf_program__set_autoload(prog, false);
 	}
+}
+
+/*
+ * uprobe_multi links (6.6+): a kernel that has them looks at the path first (EBADF for a
+ * directory), one without rejects the attach type. Nothing is attached either way.
+ */
+bool uprobe_multi_supported(void)
+{
+	unsigned long offset = 0;
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .uprobe_multi.path = "/",
+		    .uprobe_multi.offsets = &offset, .uprobe_multi.cnt = 1);
+	int fd = load_trial(BPF_PROG_TYPE_KPROBE, BPF_TRACE_UPROBE_MULTI, 0), link, err;
+
+	if (fd < 0)
+		return false;
+	link = bpf_link_create(fd, -1, BPF_TRACE_UPROBE_MULTI, &opts);
+	err = link < 0 ? errno : 0;
+	if (link >= 0)
+		close(link);
+	close(fd);
+	return link >= 0 || err == EBADF;
 }
 
 /* A TCX link on loopback ingress, closed at once (a passing program: nothing changes for lo). */

@@ -51,6 +51,8 @@ int opt_method(const char *arg, const struct attach_candidate *cands, size_t n);
  * <reason>".
  */
 int probe_required(enum attach_method m, const char *target, const char *what);
+/* Whether the kernel attaches uprobes in bulk through uprobe_multi links (6.6+). */
+bool uprobe_multi_supported(void);
 
 /* The check before a load: probe_kernel() where that needs no kernel BTF, else what it can tell. */
 void precheck_method(enum attach_method m, const char *target, struct probe_result *res);
