@@ -32,7 +32,7 @@ struct hist hist_from_log2(const struct hist_log2 *k, uint64_t div, const char *
 uint64_t hist_low(const struct hist *h, size_t i)
 {
 	if (h->scale == HIST_LINEAR)
-		return i * h->step;
+		return h->min + i * h->step;
 	return i ? 1ULL << (i - 1) : 0;
 }
 
@@ -156,6 +156,13 @@ static void summary_line(struct strbuf *sb, const struct hist *h, uint64_t total
 	sb_printf(sb, " (%s)\n", h->unit);
 }
 
+static void below_line(struct strbuf *sb, const struct hist *h)
+{
+	if (h->below)
+		sb_printf(sb, "%llu below %llu (not in the buckets)\n",
+			  (unsigned long long)h->below, (unsigned long long)hist_low(h, 0));
+}
+
 void hist_text(struct strbuf *sb, const struct hist *h, const struct hist_key *key, size_t nkey)
 {
 	size_t end = used_end(h);
@@ -165,7 +172,9 @@ void hist_text(struct strbuf *sb, const struct hist *h, const struct hist_key *k
 	if (nkey)
 		key_line(sb, key, nkey);
 	if (!end) {
-		sb_puts(sb, "no events\n\n");
+		sb_puts(sb, "no events\n");
+		below_line(sb, h);
+		sb_putc(sb, '\n');
 		return;
 	}
 	for (size_t i = 0; i < end; i++) {
@@ -184,6 +193,7 @@ void hist_text(struct strbuf *sb, const struct hist *h, const struct hist_key *k
 	for (size_t i = 0; i < end; i++)
 		bar_row(sb, h, i, range_w, count_w, max);
 	summary_line(sb, h, hist_count(h));
+	below_line(sb, h);
 	sb_putc(sb, '\n');
 }
 
@@ -259,6 +269,10 @@ void hist_json(struct strbuf *sb, const struct hist *h, const struct hist_key *k
 	json_buckets(sb, h);
 	sb_puts(sb, ",\"count\":");
 	sb_u64(sb, hist_count(h));
+	if (h->below) {
+		sb_puts(sb, ",\"below\":");
+		sb_u64(sb, h->below);
+	}
 	sb_puts(sb, ",\"sum\":");
 	json_double(sb, h->sum);
 	for (size_t i = 0; i < ARRAY_SIZE(percentiles); i++) {
