@@ -276,7 +276,7 @@ void metrics_observe(struct metric_family *f, const char *const *values, uint64_
 
 	if (!metrics_on() || !(s = lock_series(f, values)))
 		return;
-	s->kept->slots[hist_log2_slot(ns / f->hist_div)]++;
+	s->kept->slots[hist_log2_slot(f->hist_div ? ns / f->hist_div : ns)]++;
 	s->kept->sum += ns;
 	pthread_mutex_unlock(&f->lock);
 }
@@ -476,11 +476,19 @@ static void seconds(char *buf, size_t size, uint64_t ns)
 		buf[--n] = '\0';
 }
 
-/* The bucket bounds of f: slot k holds what is below 2^k units. Returns how many. */
+/*
+ * The bucket bounds of f: slot k holds what is below 2^k units; with plain values, of which slot
+ * k holds 2^(k-1) .. 2^k - 1, exactly what is at most 2^k - 1. Returns how many.
+ */
 static size_t bucket_bounds(const struct metric_family *f, char (*le)[24])
 {
 	size_t k = 0;
 
+	if (!f->hist_div) {
+		for (; k < HIST_SLOTS - 1; k++)
+			snprintf(le[k], sizeof(le[k]), "%llu", (1ull << k) - 1);
+		return k;
+	}
 	while (k < HIST_SLOTS - 1 && (1ull << k) <= HIST_MAX_NS / f->hist_div) {
 		seconds(le[k], sizeof(le[k]), (1ull << k) * f->hist_div);
 		k++;
@@ -505,7 +513,11 @@ static void histogram(struct strbuf *sb, const struct metric_family *f,
 	sample(sb, f->name, "_bucket", lab, "+Inf");
 	u64_line(sb, total);
 	sample(sb, f->name, "_sum", lab, NULL);
-	seconds(sum, sizeof(sum), s->kept->sum + s->now->sum);
+	if (f->hist_div)
+		seconds(sum, sizeof(sum), s->kept->sum + s->now->sum);
+	else
+		snprintf(sum, sizeof(sum), "%llu",
+			 (unsigned long long)(s->kept->sum + s->now->sum));
 	sb_puts(sb, sum);
 	sb_putc(sb, '\n');
 	sample(sb, f->name, "_count", lab, NULL);

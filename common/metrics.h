@@ -31,7 +31,7 @@ enum metric_type {
 	METRIC_COUNTER,
 	METRIC_GAUGE,
 	METRIC_INFO,	  /* a gauge of 1 whose labels are the information; name ends in _info */
-	METRIC_HISTOGRAM, /* of durations in seconds, with log2 buckets */
+	METRIC_HISTOGRAM, /* of durations in seconds (or plain values), with log2 buckets */
 };
 
 struct metrics_hist_map;
@@ -42,7 +42,8 @@ struct metric_family {
 	const char *help;
 	enum metric_type type;
 	const char *labels[METRIC_MAX_LABELS]; /* label names, NULL after the last */
-	uint64_t hist_div; /* histogram: nanoseconds per unit of the log2 slots (1000: usecs) */
+	/* histogram: nanoseconds per unit of the log2 slots (1000: usecs); 0: of plain values */
+	uint64_t hist_div;
 	/* metrics.c's own */
 	pthread_mutex_t lock;
 	struct metric_series *series;
@@ -65,6 +66,9 @@ struct metric_family {
 		.hist_div = div, .lock = PTHREAD_MUTEX_INITIALIZER                                 \
 	}
 
+/* A histogram of plain values (sizes, counts: no unit to convert) from log2 slots. */
+#define METRIC_VALUE_HISTOGRAM_FAMILY(name_, help_, ...) \
+	METRIC_HISTOGRAM_FAMILY(name_, help_, 0, __VA_ARGS__)
 /* The label values of one update, in the order of the family's label names. */
 #define METRIC_VALUES(...) ((const char *const[]){ __VA_ARGS__ })
 
@@ -86,7 +90,7 @@ void metrics_add_object(struct bpf_object *obj);
 
 void metrics_add(struct metric_family *f, const char *const *values, uint64_t delta);
 void metrics_set(struct metric_family *f, const char *const *values, uint64_t value);
-/* A histogram: one duration of ns nanoseconds. */
+/* A histogram: one duration of ns nanoseconds (of plain values: one value). */
 void metrics_observe(struct metric_family *f, const char *const *values, uint64_t ns);
 /* Drop every series of f (a gauge family that a report replaces as a whole). */
 void metrics_clear(struct metric_family *f);
