@@ -216,12 +216,7 @@ static void print_hist(const struct argdist_hist *v, const struct hist_key *key,
 {
 	struct hist h = hist_of(v);
 
-	if (out_json())
-		hist_json(out_buf(), &h, key, nkey, ts_ns);
-	else
-		hist_text(out_buf(), &h, key, nkey);
-	if (out_buf()->len >= 64 * 1024)
-		out_flush();
+	hist_out(&h, key, nkey, ts_ns);
 }
 
 static void print_entry(void *ctx, const void *key, const void *value)

@@ -285,6 +285,16 @@ void hist_json(struct strbuf *sb, const struct hist *h, const struct hist_key *k
 	sb_put(sb, "}\n", 2);
 }
 
+void hist_out(const struct hist *h, const struct hist_key *key, size_t nkey, uint64_t ts_ns)
+{
+	if (out_json())
+		hist_json(out_buf(), h, key, nkey, ts_ns);
+	else
+		hist_text(out_buf(), h, key, nkey);
+	if (out_buf()->len >= 64 * 1024)
+		out_flush();
+}
+
 /* One entry's value, removed from the map with clear. */
 static bool take_value(int fd, const void *key, void *value, bool clear)
 {

@@ -83,6 +83,12 @@ void hist_json(struct strbuf *sb, const struct hist *h, const struct hist_key *k
 	       uint64_t ts_ns);
 
 /*
+ * h into the output buffer: hist_json() under --json, else hist_text(); flushed once it holds
+ * 64 KiB, so that a report of many histograms does not grow without bound.
+ */
+void hist_out(const struct hist *h, const struct hist_key *key, size_t nkey, uint64_t ts_ns);
+
+/*
  * For tools that read histograms out of a BPF hash map every interval. hist_map_each() hands
  * every entry to fn in key order (cmp compares two keys) and returns how many there were; with
  * clear it also removes them, each in one step where the kernel can (5.14+) so that nothing
