@@ -37,25 +37,6 @@ static const struct argp_option options[] = {
 	{},
 };
 
-/* MIN,MAX,STEP: MAX - MIN a multiple of STEP, in at most ARGDIST_SLOTS - 1 buckets. */
-static void set_linear(const char *arg)
-{
-	unsigned long long min, max, step;
-	int end = 0;
-
-	if (sscanf(arg, "%llu,%llu,%llu%n", &min, &max, &step, &end) != 3 || arg[end] ||
-	    strchr(arg, '-') || step == 0 || max <= min || (max - min) % step)
-		usage_error("invalid --linear '%s': expected MIN,MAX,STEP with MIN < MAX and MAX - "
-			    "MIN a multiple of STEP",
-			    arg);
-	if ((max - min) / step > ARGDIST_SLOTS - 1)
-		usage_error("invalid --linear '%s': %llu buckets, at most %d", arg,
-			    (max - min) / step, ARGDIST_SLOTS - 1);
-	ad.cfg.min = min;
-	ad.cfg.step = step;
-	ad.cfg.n = (max - min) / step + 1;
-}
-
 static void positional(const char *arg, unsigned int n)
 {
 	if (n == 0) {
@@ -76,7 +57,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		ad.cfg.per_pid = 1;
 		break;
 	case OPT_LINEAR:
-		set_linear(arg);
+		hist_linear_option(arg, ARGDIST_SLOTS, &ad.cfg.min, &ad.cfg.step, &ad.cfg.n);
 		break;
 	case ARGP_KEY_ARG:
 		positional(arg, state->arg_num);

@@ -29,6 +29,24 @@ struct hist hist_from_log2(const struct hist_log2 *k, uint64_t div, const char *
 	};
 }
 
+void hist_linear_option(const char *arg, uint32_t max_n, __u64 *min, __u64 *step, __u32 *n)
+{
+	unsigned long long lo, hi, width;
+	int end = 0;
+
+	if (sscanf(arg, "%llu,%llu,%llu%n", &lo, &hi, &width, &end) != 3 || arg[end] ||
+	    strpbrk(arg, "-+ ") || !width || hi <= lo || (hi - lo) % width)
+		usage_error("invalid --linear '%s': expected MIN,MAX,STEP with MIN < MAX and MAX - "
+			    "MIN a multiple of STEP",
+			    arg);
+	if ((hi - lo) / width > max_n - 1)
+		usage_error("invalid --linear '%s': %llu buckets, at most %u", arg,
+			    (hi - lo) / width + 1, max_n);
+	*min = lo;
+	*step = width;
+	*n = (hi - lo) / width + 1;
+}
+
 uint64_t hist_low(const struct hist *h, size_t i)
 {
 	if (h->scale == HIST_LINEAR)

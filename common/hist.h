@@ -56,6 +56,13 @@ struct hist_key {
 /* A histogram over a kernel log2 histogram whose values are div times finer than unit. */
 struct hist hist_from_log2(const struct hist_log2 *k, uint64_t div, const char *unit);
 
+/*
+ * --linear MIN,MAX,STEP: buckets of STEP from MIN up to MAX, then one for MAX and above; MAX - MIN
+ * a multiple of STEP, in at most max_n buckets. A bad one ends with a usage error. In the
+ * kernel's types: the BPF side buckets with them (hist_linear_slot()).
+ */
+void hist_linear_option(const char *arg, uint32_t max_n, __u64 *min, __u64 *step, __u32 *n);
+
 /* The smallest value of bucket i. */
 uint64_t hist_low(const struct hist *h, size_t i);
 /* The largest value of bucket i; false when the bucket is open-ended (the last linear one). */
