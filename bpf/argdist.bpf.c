@@ -73,28 +73,10 @@ int BPF_PROG(fexit_ret)
 	return 0;
 }
 
-static __always_inline __u64 reg_arg(struct pt_regs *regs)
-{
-	switch (argdist_cfg.arg) {
-	case 0:
-		return PT_REGS_PARM1_CORE(regs);
-	case 1:
-		return PT_REGS_PARM2_CORE(regs);
-	case 2:
-		return PT_REGS_PARM3_CORE(regs);
-	case 3:
-		return PT_REGS_PARM4_CORE(regs);
-	case 4:
-		return PT_REGS_PARM5_CORE(regs);
-	default:
-		return PT_REGS_PARM6_CORE(regs);
-	}
-}
-
 SEC("kprobe")
 int kprobe_arg(struct pt_regs *regs)
 {
-	count(reg_arg(regs));
+	count(regs_arg(regs, argdist_cfg.arg));
 	return 0;
 }
 

@@ -8,7 +8,6 @@
 
 #define ARGDIST_MAX_HISTS 4096 /* histograms per interval with -P */
 #define ARGDIST_SLOTS	  128  /* buckets: the 65 log2 ones, or up to this many linear ones */
-#define ARGDIST_MAX_ARGS  6    /* arg0..arg5: the arguments passed in registers */
 
 struct argdist_cfg {
 	__u64 min;   /* linear: the low end of the first bucket */
