@@ -16,12 +16,20 @@ import lib
 METHODS = ("fentry", "kprobe")
 
 # Waits for a line on stdin, then writes: "SIZExN" N writes of SIZE bytes to /dev/null, "badN" N
-# writes to /dev/null opened read-only (vfs_write fails them with -EBADF).
+# writes to /dev/null opened read-only (vfs_write fails them with -EBADF); "closeN" N closes of
+# a descriptor it opened (close_fd returns 0), "badcloseN" N of one not open (-EBADF).
 WRITER = """
 import os, sys
 sys.stdin.readline()
 wr, ro = os.open('/dev/null', os.O_WRONLY), os.open('/dev/null', os.O_RDONLY)
 for spec in sys.argv[1:]:
+    if spec.startswith('close') or spec.startswith('badclose'):
+        for _ in range(int(spec.split('close')[1])):
+            try:
+                os.close(99999 if spec.startswith('bad') else os.open('/dev/null', os.O_RDONLY))
+            except OSError:
+                pass
+        continue
     if spec.startswith('bad'):
         for _ in range(int(spec[3:])):
             try:
@@ -113,11 +121,15 @@ def test_count_by_name_and_by_index():
 
 def test_return_value_with_failures_below():
     """ret of vfs_write: the bytes written, and the -EBADF of writes to a read-only fd counted
-    below the buckets (ssize_t is signed), not in the top one."""
+    below the buckets (ssize_t is signed), not in the top one; the same for close_fd's int."""
     for m in usable_methods():
         h = the_hist(["vfs_write", "ret"], specs=WRITES + ["bad6"], method=m)
         assert buckets_of(h) == LOG2, (m, h)
         assert (h["count"], h["below"], h["sum"]) == (14, 6, SUM), (m, h)
+        # An int in a 64-bit register: its sign is the type's, not bit 63's.
+        h = the_hist(["close_fd", "ret"], specs=["close3", "badclose4"], method=m)
+        assert buckets_of(h) == [(0, 0, 3)], (m, h)
+        assert (h["count"], h["below"], h["sum"]) == (3, 4, 0), (m, h)
 
 
 def test_linear_buckets():
@@ -229,7 +241,7 @@ def test_bad_input_is_a_usage_error():
     assert_usage_error(["argdist", "--linear", "0,100,30", "vfs_write", "count"],
                        r"invalid --linear")
     assert_usage_error(["argdist", "--linear", "0,1000,1", "vfs_write", "count"],
-                       r"at most 127")
+                       r"1001 buckets, at most 128")
     assert_usage_error(["argdist", "vfs_write", "count", "x"], r"invalid interval")
     assert_usage_error(["argdist", "--linear", "0,100,10", "--metrics", "19999", "vfs_write",
                         "count"], r"--linear does not apply")
