@@ -173,6 +173,28 @@ static __always_inline void current_comm(char comm[TASK_COMM_LEN])
 	((typed) ? PT_REGS_PARM##n##_SYSCALL(regs) : PT_REGS_PARM##n##_CORE_SYSCALL(regs))
 
 /*
+ * Argument n (from 0) of the function a kprobe stopped at, from its register, with n known only
+ * at run time (a .rodata setting): the first six, which x86-64 and arm64 pass in registers.
+ */
+static __always_inline __u64 regs_arg(struct pt_regs *regs, __u32 n)
+{
+	switch (n) {
+	case 0:
+		return PT_REGS_PARM1_CORE(regs);
+	case 1:
+		return PT_REGS_PARM2_CORE(regs);
+	case 2:
+		return PT_REGS_PARM3_CORE(regs);
+	case 3:
+		return PT_REGS_PARM4_CORE(regs);
+	case 4:
+		return PT_REGS_PARM5_CORE(regs);
+	default:
+		return PT_REGS_PARM6_CORE(regs);
+	}
+}
+
+/*
  * Whether the current syscall is a 32-bit one on a 64-bit kernel: its numbers are another table's,
  * so a program keyed by number must not take it for the 64-bit call of that number. The syscall
  * tracepoints skip these calls too.

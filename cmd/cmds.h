@@ -22,5 +22,8 @@ int cmd_hardirqs(int argc, char **argv);
 int cmd_bashreadline(int argc, char **argv);
 int cmd_tcprtt(int argc, char **argv);
 int cmd_biopattern(int argc, char **argv);
+int cmd_argdist(int argc, char **argv);
+/* check runs argdist on an argument by name of a function every kernel has. */
+extern const char *const argdist_check_args[];
 
 #endif

@@ -38,6 +38,8 @@ static const struct subcommand subcommands[] = {
 	  cmd_memleak, NULL },
 	{ "lsm-block", "deny connects, execs and opens with BPF LSM; report every denial",
 	  cmd_lsm_block, lsm_block_check_args },
+	{ "argdist", "histograms of a kernel function's integer argument or return value",
+	  cmd_argdist, argdist_check_args },
 	{ "tc", "see, count, capture (pcap) and drop the packets of a network device", cmd_tc,
 	  tc_check_args },
 };

@@ -224,17 +224,6 @@ static struct metrics_map hists = {
 	.ncolumns = 1,
 };
 
-static void print_hist(const struct hist *h, const struct hist_key *key, size_t nkey,
-		       uint64_t ts_ns)
-{
-	if (out_json())
-		hist_json(out_buf(), h, key, nkey, ts_ns);
-	else
-		hist_text(out_buf(), h, key, nkey);
-	if (out_buf()->len >= 64 * 1024)
-		out_flush();
-}
-
 static void print_entry(void *ctx, const void *key, const void *value)
 {
 	const struct runqlat_hist *v = value;
@@ -243,7 +232,7 @@ static void print_entry(void *ctx, const void *key, const void *value)
 	struct hist h = hist_from_log2(&v->hist, rq.cfg.unit_ns, unit_name());
 	uint64_t *ts_ns = ctx;
 
-	print_hist(&h, fields, n, *ts_ns);
+	hist_out(&h, fields, n, *ts_ns);
 }
 
 static void print_interval(void *ctx, uint64_t ts_ns)
@@ -254,7 +243,7 @@ static void print_interval(void *ctx, uint64_t ts_ns)
 		static const struct hist_log2 none;
 		struct hist h = hist_from_log2(&none, 1, unit_name());
 
-		print_hist(&h, NULL, 0, ts_ns);
+		hist_out(&h, NULL, 0, ts_ns);
 	}
 }
 

@@ -259,10 +259,7 @@ static void print_hist(const struct hist_log2 *log2, const struct hist_key *key,
 {
 	struct hist h = hist_from_log2(log2, 1000, "usecs");
 
-	if (out_json())
-		hist_json(out_buf(), &h, key, nkey, ts_ns);
-	else
-		hist_text(out_buf(), &h, key, nkey);
+	hist_out(&h, key, nkey, ts_ns);
 }
 
 /* A histogram's key fields: the destination with --by-dest. Callers are serialized. */

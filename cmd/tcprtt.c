@@ -92,10 +92,7 @@ static void print_entry(void *ctx, const void *key, const void *value)
 	struct hist_key k[1];
 	size_t n = key_fields(key, k, addr, sizeof(addr));
 
-	if (out_json())
-		hist_json(out_buf(), &h, k, n, *(uint64_t *)ctx);
-	else
-		hist_text(out_buf(), &h, k, n);
+	hist_out(&h, k, n, *(uint64_t *)ctx);
 }
 
 /* For metrics: the key as print_entry shows it. Callers are serialized. */

@@ -29,10 +29,28 @@ struct hist hist_from_log2(const struct hist_log2 *k, uint64_t div, const char *
 	};
 }
 
+void hist_linear_option(const char *arg, uint32_t max_n, __u64 *min, __u64 *step, __u32 *n)
+{
+	unsigned long long lo, hi, width;
+	int end = 0;
+
+	if (sscanf(arg, "%llu,%llu,%llu%n", &lo, &hi, &width, &end) != 3 || arg[end] ||
+	    strpbrk(arg, "-+ ") || !width || hi <= lo || (hi - lo) % width)
+		usage_error("invalid --linear '%s': expected MIN,MAX,STEP with MIN < MAX and MAX - "
+			    "MIN a multiple of STEP",
+			    arg);
+	if ((hi - lo) / width > max_n - 1)
+		usage_error("invalid --linear '%s': %llu buckets, at most %u", arg,
+			    (hi - lo) / width + 1, max_n);
+	*min = lo;
+	*step = width;
+	*n = (hi - lo) / width + 1;
+}
+
 uint64_t hist_low(const struct hist *h, size_t i)
 {
 	if (h->scale == HIST_LINEAR)
-		return i * h->step;
+		return h->min + i * h->step;
 	return i ? 1ULL << (i - 1) : 0;
 }
 
@@ -156,6 +174,13 @@ static void summary_line(struct strbuf *sb, const struct hist *h, uint64_t total
 	sb_printf(sb, " (%s)\n", h->unit);
 }
 
+static void below_line(struct strbuf *sb, const struct hist *h)
+{
+	if (h->below)
+		sb_printf(sb, "%llu below %llu (not in the buckets)\n",
+			  (unsigned long long)h->below, (unsigned long long)hist_low(h, 0));
+}
+
 void hist_text(struct strbuf *sb, const struct hist *h, const struct hist_key *key, size_t nkey)
 {
 	size_t end = used_end(h);
@@ -165,7 +190,9 @@ void hist_text(struct strbuf *sb, const struct hist *h, const struct hist_key *k
 	if (nkey)
 		key_line(sb, key, nkey);
 	if (!end) {
-		sb_puts(sb, "no events\n\n");
+		sb_puts(sb, "no events\n");
+		below_line(sb, h);
+		sb_putc(sb, '\n');
 		return;
 	}
 	for (size_t i = 0; i < end; i++) {
@@ -184,6 +211,7 @@ void hist_text(struct strbuf *sb, const struct hist *h, const struct hist_key *k
 	for (size_t i = 0; i < end; i++)
 		bar_row(sb, h, i, range_w, count_w, max);
 	summary_line(sb, h, hist_count(h));
+	below_line(sb, h);
 	sb_putc(sb, '\n');
 }
 
@@ -259,6 +287,10 @@ void hist_json(struct strbuf *sb, const struct hist *h, const struct hist_key *k
 	json_buckets(sb, h);
 	sb_puts(sb, ",\"count\":");
 	sb_u64(sb, hist_count(h));
+	if (h->below) {
+		sb_puts(sb, ",\"below\":");
+		sb_u64(sb, h->below);
+	}
 	sb_puts(sb, ",\"sum\":");
 	json_double(sb, h->sum);
 	for (size_t i = 0; i < ARRAY_SIZE(percentiles); i++) {
@@ -269,6 +301,16 @@ void hist_json(struct strbuf *sb, const struct hist *h, const struct hist_key *k
 			sb_puts(sb, "null");
 	}
 	sb_put(sb, "}\n", 2);
+}
+
+void hist_out(const struct hist *h, const struct hist_key *key, size_t nkey, uint64_t ts_ns)
+{
+	if (out_json())
+		hist_json(out_buf(), h, key, nkey, ts_ns);
+	else
+		hist_text(out_buf(), h, key, nkey);
+	if (out_buf()->len >= 64 * 1024)
+		out_flush();
 }
 
 /* One entry's value, removed from the map with clear. */

@@ -27,12 +27,15 @@
 
 enum hist_scale {
 	HIST_LOG2,   /* buckets as in bpf/hist_slots.h */
-	HIST_LINEAR, /* bucket i holds i * step .. (i + 1) * step - 1, the last one all above */
+	HIST_LINEAR, /* bucket i holds min + i * step .. min + (i + 1) * step - 1, the last one all
+		      * above */
 };
 
 struct hist {
 	enum hist_scale scale;
 	uint64_t step;	     /* HIST_LINEAR: the width of a bucket (> 0) */
+	uint64_t min;	     /* HIST_LINEAR: the low end of bucket 0 */
+	uint64_t below;	     /* values under bucket 0, counted apart (negative ones, or < min) */
 	size_t n;	     /* buckets */
 	const __u64 *counts; /* n counts (the kernel's type: no copy of its slots) */
 	double sum;	     /* of the values, in unit (fractions when the kernel counts finer) */
@@ -53,6 +56,13 @@ struct hist_key {
 /* A histogram over a kernel log2 histogram whose values are div times finer than unit. */
 struct hist hist_from_log2(const struct hist_log2 *k, uint64_t div, const char *unit);
 
+/*
+ * --linear MIN,MAX,STEP: buckets of STEP from MIN up to MAX, then one for MAX and above; MAX - MIN
+ * a multiple of STEP, in at most max_n buckets. A bad one ends with a usage error. In the
+ * kernel's types: the BPF side buckets with them (hist_linear_slot()).
+ */
+void hist_linear_option(const char *arg, uint32_t max_n, __u64 *min, __u64 *step, __u32 *n);
+
 /* The smallest value of bucket i. */
 uint64_t hist_low(const struct hist *h, size_t i);
 /* The largest value of bucket i; false when the bucket is open-ended (the last linear one). */
@@ -63,8 +73,10 @@ bool hist_percentile(const struct hist *h, double p, uint64_t *value);
 
 /*
  * Text: the key line (when nkey > 0), the unit header, one bar per bucket from 0 to the last one
- * used, "count N, mean M, p50 A, p90 B, p99 C (unit)" and an empty line. An empty histogram
- * prints the key line, "no events" and the empty line.
+ * used, "count N, mean M, p50 A, p90 B, p99 C (unit)", with values below bucket 0
+ * "N below L (not in the buckets)", and an empty line. An empty histogram prints the key line,
+ * "no events" (and the line of those below) and the empty line. Count, mean and percentiles are
+ * of the values in the buckets.
  */
 void hist_text(struct strbuf *sb, const struct hist *h, const struct hist_key *key, size_t nkey);
 
@@ -72,10 +84,16 @@ void hist_text(struct strbuf *sb, const struct hist *h, const struct hist_key *k
  * One JSON line: {"type":"hist","ts_ns":T,"unit":U,"key":{...},"buckets":[{"low":L,"high":H,
  * "count":C},...],"count":N,"sum":S,"p50":A,"p90":B,"p99":C}. Only buckets with a count are listed;
  * an open-ended bucket has no "high"; ts_ns 0 leaves "ts_ns" out; percentiles of an empty histogram
- * are null.
+ * are null; values below bucket 0 add "below":N after "count" (only when there are some).
  */
 void hist_json(struct strbuf *sb, const struct hist *h, const struct hist_key *key, size_t nkey,
 	       uint64_t ts_ns);
+
+/*
+ * h into the output buffer: hist_json() under --json, else hist_text(); flushed once it holds
+ * 64 KiB, so that a report of many histograms does not grow without bound.
+ */
+void hist_out(const struct hist *h, const struct hist_key *key, size_t nkey, uint64_t ts_ns);
 
 /*
  * For tools that read histograms out of a BPF hash map every interval. hist_map_each() hands

@@ -276,7 +276,7 @@ void metrics_observe(struct metric_family *f, const char *const *values, uint64_
 
 	if (!metrics_on() || !(s = lock_series(f, values)))
 		return;
-	s->kept->slots[hist_log2_slot(ns / f->hist_div)]++;
+	s->kept->slots[hist_log2_slot(f->hist_div ? ns / f->hist_div : ns)]++;
 	s->kept->sum += ns;
 	pthread_mutex_unlock(&f->lock);
 }
@@ -347,9 +347,14 @@ static struct metric_series *column_series(const struct metrics_column *c, struc
 	return series_of(c->family, l->names, l->values, l->n + (c->label != NULL));
 }
 
-static const struct hist_log2 *column_hist(const struct metrics_column *c, const void *value)
+static struct hist_log2 column_hist(const struct metrics_column *c, const void *value)
 {
-	return (const void *)((const char *)value + c->offset);
+	struct hist_log2 h;
+
+	memcpy(&h, (const char *)value + c->offset, sizeof(h));
+	if (c->sum_offset)
+		memcpy(&h.sum, (const char *)value + c->sum_offset, sizeof(h.sum));
+	return h;
 }
 
 static uint64_t column_u64(const struct metrics_column *c, const void *value)
@@ -383,11 +388,14 @@ static void keep_entry(void *ctx, const void *key, const void *value)
 	for (size_t i = 0; i < n; i++) {
 		const struct metrics_column *c = &e->mm->columns[i];
 		struct metric_series *s = column_series(c, &l);
+		struct hist_log2 h;
 
-		if (s && c->family->type == METRIC_HISTOGRAM)
-			hist_add(s->kept, column_hist(c, value));
-		else if (s)
+		if (s && c->family->type == METRIC_HISTOGRAM) {
+			h = column_hist(c, value);
+			hist_add(s->kept, &h);
+		} else if (s) {
 			s->value += column_u64(c, value);
+		}
 	}
 	e->fn(e->ctx, key, value);
 }
@@ -446,7 +454,7 @@ static void read_entry(void *ctx, const void *key, const void *value)
 		struct metric_series *s = c->family == r->f ? column_series(c, &l) : NULL;
 
 		if (s && r->f->type == METRIC_HISTOGRAM)
-			*s->now = *column_hist(c, value);
+			*s->now = column_hist(c, value);
 		else if (s)
 			s->value_now = column_u64(c, value);
 	}
@@ -562,11 +570,19 @@ static void seconds_line(struct strbuf *sb, uint64_t ns)
 	sb_putc(sb, '\n');
 }
 
-/* The bucket bounds of f: slot k holds what is below 2^k units. Returns how many. */
+/*
+ * The bucket bounds of f: slot k holds what is below 2^k units; with plain values, of which slot
+ * k holds 2^(k-1) .. 2^k - 1, exactly what is at most 2^k - 1. Returns how many.
+ */
 static size_t bucket_bounds(const struct metric_family *f, char (*le)[24])
 {
 	size_t k = 0;
 
+	if (!f->hist_div) {
+		for (; k < HIST_SLOTS - 1; k++)
+			snprintf(le[k], sizeof(le[k]), "%llu", (1ull << k) - 1);
+		return k;
+	}
 	while (k < HIST_SLOTS - 1 && (1ull << k) <= HIST_MAX_NS / f->hist_div) {
 		seconds(le[k], sizeof(le[k]), (1ull << k) * f->hist_div);
 		k++;
@@ -590,7 +606,10 @@ static void histogram(struct strbuf *sb, const struct metric_family *f,
 	sample(sb, f->name, "_bucket", lab, "+Inf");
 	u64_line(sb, total);
 	sample(sb, f->name, "_sum", lab, NULL);
-	seconds_line(sb, (s->kept->sum + s->now->sum) * (f->sum_ns ? f->sum_ns : 1));
+	if (f->hist_div)
+		seconds_line(sb, (s->kept->sum + s->now->sum) * (f->sum_ns ? f->sum_ns : 1));
+	else
+		u64_line(sb, s->kept->sum + s->now->sum);
 	sample(sb, f->name, "_count", lab, NULL);
 	u64_line(sb, total);
 }

@@ -32,7 +32,7 @@ enum metric_type {
 	METRIC_COUNTER,
 	METRIC_GAUGE,
 	METRIC_INFO,	  /* a gauge of 1 whose labels are the information; name ends in _info */
-	METRIC_HISTOGRAM, /* of durations in seconds, with log2 buckets */
+	METRIC_HISTOGRAM, /* of durations in seconds (or plain values), with log2 buckets */
 	METRIC_SECONDS, /* a counter of nanoseconds, served in seconds; name ends in _seconds_total */
 };
 
@@ -44,7 +44,8 @@ struct metric_family {
 	const char *help;
 	enum metric_type type;
 	const char *labels[METRIC_MAX_LABELS]; /* label names, NULL after the last */
-	uint64_t hist_div; /* histogram: nanoseconds per unit of the log2 slots (1000: usecs) */
+	/* histogram: nanoseconds per unit of the log2 slots (1000: usecs); 0: of plain values */
+	uint64_t hist_div;
 	uint64_t sum_ns;   /* histogram: nanoseconds per unit of the sum (0: 1, the sum is in ns) */
 	/* metrics.c's own */
 	pthread_mutex_t lock;
@@ -68,6 +69,9 @@ struct metric_family {
 		.hist_div = div, .lock = PTHREAD_MUTEX_INITIALIZER                                 \
 	}
 
+/* A histogram of plain values (sizes, counts: no unit to convert) from log2 slots. */
+#define METRIC_VALUE_HISTOGRAM_FAMILY(name_, help_, ...) \
+	METRIC_HISTOGRAM_FAMILY(name_, help_, 0, __VA_ARGS__)
 /* The label values of one update, in the order of the family's label names. */
 #define METRIC_VALUES(...) ((const char *const[]){ __VA_ARGS__ })
 
@@ -99,7 +103,7 @@ void metrics_add_object(struct bpf_object *obj);
 
 void metrics_add(struct metric_family *f, const char *const *values, uint64_t delta);
 void metrics_set(struct metric_family *f, const char *const *values, uint64_t value);
-/* A histogram: one duration of ns nanoseconds. */
+/* A histogram: one duration of ns nanoseconds (of plain values: one value). */
 void metrics_observe(struct metric_family *f, const char *const *values, uint64_t ns);
 /* Drop every series of f (a gauge family that a report replaces as a whole). */
 void metrics_clear(struct metric_family *f);
@@ -110,6 +114,7 @@ const char *metrics_result(int64_t ret);
 struct metrics_column {
 	struct metric_family *family; /* a counter, METRIC_SECONDS or histogram family */
 	size_t offset;		      /* in the value: of a __u64, or of a struct hist_log2 */
+	size_t sum_offset; /* a histogram's sum, when it is not right after the slots (0: it is) */
 	/* A label after the key's that tells this column from the family's others (pattern =
 	 * random, sequential), or NULL. */
 	const char *label, *label_value;

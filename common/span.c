@@ -112,10 +112,7 @@ static void print_entry(void *ctx, const void *key, const void *value)
 		return;
 	}
 	h = hist_from_log2(&s->hist, span.cfg.unit_ns, unit_name());
-	if (out_json())
-		hist_json(out_buf(), &h, fields, n, iv->ts_ns);
-	else
-		hist_text(out_buf(), &h, fields, n);
+	hist_out(&h, fields, n, iv->ts_ns);
 }
 
 static void print_header(const struct span_report *r)

@@ -1,7 +1,7 @@
 # bash completion for ebpftrace. Options are read from `ebpftrace <subcommand> --help`, so they
 # never go stale; the subcommand list is checked against `ebpftrace help` by the tests.
 
-_ebpftrace_subcommands="exec runqlat tcpconnlat memleak kill open lsm-block tc exit tcpstates softirqs hardirqs bashreadline tcprtt biopattern"
+_ebpftrace_subcommands="exec runqlat tcpconnlat memleak kill open lsm-block tc exit tcpstates softirqs hardirqs bashreadline tcprtt biopattern argdist"
 _ebpftrace_builtins="help check"
 
 # Long and short options from a subcommand's --help.
@@ -83,12 +83,30 @@ _ebpftrace_name_lists()
 	fi
 }
 
+# How many of argdist's FUNCTION ARG [interval [count]] come before the current word.
+_ebpftrace_argdist_positionals()
+{
+	local i n=0 word
+	for ((i = 2; i < COMP_CWORD; i++)); do
+		word=${COMP_WORDS[i]}
+		case "$word" in
+		-p | -t | -u | -n | -c | -d | --pid | --tid | --uid | --name | --cgroup | --duration | \
+			--linear | --method | --metrics | --metrics-max-series | --ringbuf-size | --count)
+			i=$((i + 1)) ;;
+		-*) ;;
+		*) n=$((n + 1)) ;;
+		esac
+	done
+	echo "$n"
+}
+
 # Values of options that take a fixed set of words or a kind of path.
 _ebpftrace_values()
 {
 	local cmd=$1 sub=$2 opt=$3 cur=$4
-	# runqlat's -P and -L are flags (per process, per thread), not --ppid or --lport.
+	# runqlat's -P and -L are flags (per process, per thread), not --ppid or --lport; argdist's -P.
 	[ "$sub" = runqlat ] && [[ $opt == -P || $opt == -L ]] && return 1
+	[ "$sub" = argdist ] && [ "$opt" = -P ] && return 1
 	[ "$sub" = memleak ] && _ebpftrace_memleak_values "$opt" "$cur" && return 0
 	[ "$sub" = tc ] && _ebpftrace_tc_values "$opt" "$cur" && return 0
 	# memleak's -t is a flag (--trace), not --tid.
@@ -122,7 +140,7 @@ _ebpftrace_values()
 		return 0
 		;;
 	-d | --duration | --count | --max-args | --ringbuf-size | -l | --line | --deny-connect | \
-		--metrics | --metrics-max-series)
+		--metrics | --metrics-max-series | --linear)
 		return 0
 		;;
 	-f | --file | --deny-exec | --deny-open)
@@ -166,6 +184,9 @@ _ebpftrace()
 		COMPREPLY=($(compgen -W "$(_ebpftrace_options "$cmd" "$sub")" -- "$cur"))
 	elif [ "$sub" = tc ]; then
 		COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur"))
+	elif [ "$sub" = argdist ] && [ "$(_ebpftrace_argdist_positionals)" -eq 1 ]; then
+		# After the function: which of its values (a parameter's name works too).
+		COMPREPLY=($(compgen -W "arg0 arg1 arg2 arg3 arg4 arg5 ret" -- "$cur"))
 	fi
 }
 

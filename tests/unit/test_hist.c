@@ -134,6 +134,44 @@ TEST(text_linear_open_ended)
 	sb_free(&sb);
 }
 
+/* From min up, and what lies below it counted apart: out of count, mean and percentiles. */
+TEST(linear_from_min_with_values_below)
+{
+	__u64 counts[3] = { 1, 0, 2 };
+	struct hist h = { .scale = HIST_LINEAR,
+			  .step = 5,
+			  .min = 10,
+			  .n = 3,
+			  .counts = counts,
+			  .sum = 51,
+			  .below = 4,
+			  .unit = "count" };
+	static const __u64 none[3];
+	struct strbuf sb = {};
+
+	hist_text(&sb, &h, NULL, 0);
+	CHECK_MEM_EQ(
+		sb.buf, sb.len,
+		"     count               : count    distribution\n"
+		"        10 -> 14         : 1        |********************                    |\n"
+		"        15 -> 19         : 0        |                                        |\n"
+		"        20 -> inf        : 2        |****************************************|\n"
+		"count 3, mean 17.0, p50 20, p90 20, p99 20 (count)\n"
+		"4 below 10 (not in the buckets)\n"
+		"\n");
+	sb.len = 0;
+	hist_json(&sb, &h, NULL, 0, 0);
+	CHECK_MEM_EQ(sb.buf, sb.len,
+		     "{\"type\":\"hist\",\"unit\":\"count\",\"key\":{},\"buckets\":[{\"low\":10,"
+		     "\"high\":14,\"count\":1},{\"low\":20,\"count\":2}],\"count\":3,\"below\":4,"
+		     "\"sum\":51,\"p50\":20,\"p90\":20,\"p99\":20}\n");
+	sb.len = 0;
+	h.counts = none;
+	hist_text(&sb, &h, NULL, 0);
+	CHECK_MEM_EQ(sb.buf, sb.len, "no events\n4 below 10 (not in the buckets)\n\n");
+	sb_free(&sb);
+}
+
 TEST(text_empty_says_no_events)
 {
 	__u64 counts[HIST_SLOTS] = {};

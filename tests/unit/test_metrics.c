@@ -99,6 +99,33 @@ TEST(metrics_seconds_counter)
 	metrics_clear(&secs);
 }
 
+TEST(metrics_histogram_of_plain_values)
+{
+	static struct metric_family f =
+		METRIC_VALUE_HISTOGRAM_FAMILY("ebpftrace_t_values", "Sizes", "fn");
+	char *t;
+
+	metrics_option("9");
+	metrics_observe(&f, METRIC_VALUES("w"), 0);
+	metrics_observe(&f, METRIC_VALUES("w"), 1);
+	metrics_observe(&f, METRIC_VALUES("w"), 7);  /* slot 3: 4..7, at most 7 */
+	metrics_observe(&f, METRIC_VALUES("w"), 8);  /* slot 4: 8..15 */
+	metrics_observe(&f, METRIC_VALUES("w"), -1); /* the top slot: only +Inf holds it */
+	t = text();
+	CHECK_HAS(t, "# TYPE ebpftrace_t_values histogram\n"
+		     "ebpftrace_t_values_bucket{fn=\"w\",le=\"0\"} 1\n"
+		     "ebpftrace_t_values_bucket{fn=\"w\",le=\"1\"} 2\n"
+		     "ebpftrace_t_values_bucket{fn=\"w\",le=\"3\"} 2\n"
+		     "ebpftrace_t_values_bucket{fn=\"w\",le=\"7\"} 3\n"
+		     "ebpftrace_t_values_bucket{fn=\"w\",le=\"15\"} 4\n");
+	CHECK_HAS(t, "ebpftrace_t_values_bucket{fn=\"w\",le=\"9223372036854775807\"} 4\n"
+		     "ebpftrace_t_values_bucket{fn=\"w\",le=\"+Inf\"} 5\n"
+		     "ebpftrace_t_values_sum{fn=\"w\"} 15\n"
+		     "ebpftrace_t_values_count{fn=\"w\"} 5\n");
+	free(t);
+	metrics_clear(&f);
+}
+
 TEST(metrics_cap_drops_and_counts)
 {
 	static struct metric_family f =
