@@ -46,7 +46,7 @@ struct metric_family {
 	const char *labels[METRIC_MAX_LABELS]; /* label names, NULL after the last */
 	/* histogram: nanoseconds per unit of the log2 slots (1000: usecs); 0: of plain values */
 	uint64_t hist_div;
-	uint64_t sum_ns;   /* histogram: nanoseconds per unit of the sum (0: 1, the sum is in ns) */
+	uint64_t sum_ns; /* histogram: nanoseconds per unit of the sum (0: 1, the sum is in ns) */
 	/* metrics.c's own */
 	pthread_mutex_t lock;
 	struct metric_series *series;
