@@ -86,6 +86,8 @@ CLASSES = {
     "shell": (["", MISSING, ("/etc/hostname", 1)], 2),
     "lib": (["", (MISSING, 1), ("libebpftrace-none", 1)], 2),
     "output-file": (["", ("/nonexistent/dir/x.pcap", 1)], 2),
+    "linear": (["", "abc", "1,2", "0,10,0", "10,0,1", "0,10,3", "0,100000,1", "-5,10,1",
+                "0,10,1,"], 2),
 }
 
 # Which class an option's value is, by its long name, else by its metavar.
@@ -97,7 +99,7 @@ BY_OPTION = {
     "deny-open": "existing-file", "file": "policy-file", "attach": "attach", "by": "by",
     "symbol-prefix": "symbol-prefix", "stats": "stats-interval", "line": "line",
     "min-size": "size", "max-size": "size", "older": "n", "shell": "shell", "obj": "lib",
-    "write": "output-file",
+    "write": "output-file", "linear": "linear",
 }
 BY_SUB_OPTION = {
     ("tc", "top"): "n0",  # 0: no flow table, only the per-protocol counters
@@ -123,11 +125,14 @@ VALID = {
 }
 
 # Arguments that make the rest of a command line complete, so that a bad value is what fails.
-BASE = {"memleak": ["--command=/bin/true"], "tc": ["lo"], "lsm-block": ["--deny-open=/"]}
+BASE = {"memleak": ["--command=/bin/true"], "tc": ["lo"], "lsm-block": ["--deny-open=/"],
+        "argdist": ["vfs_write", "count"]}
 # A command line per subcommand that runs in a network namespace of its own (tc's lo is its own).
 NETNS = {"tc"}
 
-# Positional arguments, by the usage line's words: (argument lists, exit status).
+# Positional arguments, by the usage line's words: (argument lists, exit status). Those of
+# COMPLETE_POSITIONAL are whole command lines (not added to BASE, which holds them).
+COMPLETE_POSITIONAL = {"DEV", "FUNCTION ARG [interval [count]]"}
 INTERVAL_COUNT = ([["0"], ["-1"], ["abc"], [""], ["nan"], ["1", "0"], ["1", "-1"],
                    ["1", "abc"], ["1", "1.5"], ["1"] + BIG[:1], ["1", "1", "1"]], 2)
 POSITIONAL = {
@@ -135,6 +140,12 @@ POSITIONAL = {
     "[INTERVAL [COUNT]]": INTERVAL_COUNT,
     "[MIN_MS]": ([["-1"], ["abc"], ["1e10"], [""], ["nan"], ["1", "2"]], 2),
     "DEV": ([["ebtnodev0"], ["lo", "lo"], [""]], 2),
+    "FUNCTION ARG [interval [count]]": ([[], ["vfs_write"], ["ebt_no_such_fn", "arg0"],
+                                         ["vfs_write", "arg6"], ["vfs_write", "file"],
+                                         ["vfs_write", "bogus"], ["", "count"],
+                                         ["vfs_write", "count", "0"],
+                                         ["vfs_write", "count", "1", "0"],
+                                         ["vfs_write", "count", "1", "1", "1"]], 2),
     "": ([["extra"]], 2),
 }
 
@@ -211,7 +222,7 @@ def cases(sub, every_common_value):
             return out, missing
         arg_lists, status = POSITIONAL[positional]
         for args in arg_lists:
-            out.append((sub, base + args if positional != "DEV" else args, status,
+            out.append((sub, args if positional in COMPLETE_POSITIONAL else base + args, status,
                         f"positional {args!r}"))
         out.append((sub, base + ["--bogus-option"], 2, "--bogus-option"))
     return out, missing
