@@ -113,23 +113,32 @@ static __always_inline void count_in(void *map, const void *key, __u32 len)
 	c->bytes += len;
 }
 
-static __always_inline void count_packet(const struct packet_info *p, __u8 dir, __u32 len)
+static __always_inline bool is_ip(const struct packet_info *p)
 {
-	struct packet_proto_key pk = { .ethertype = p->ethertype, .dir = dir };
-	struct packet_flow_key fk = { .ethertype = p->ethertype, .dir = dir };
-	bool ip = p->ethertype == PACKET_ETH_P_IP || p->ethertype == PACKET_ETH_P_IPV6;
+	return p->ethertype == PACKET_ETH_P_IP || p->ethertype == PACKET_ETH_P_IPV6;
+}
 
-	if (ip)
-		pk.proto = p->proto;
-	count_in(&protos, &pk, len);
-	if (!ip)
+static __always_inline void count_proto(const struct packet_info *p, __u8 dir, __u32 len)
+{
+	struct packet_proto_key k = { .ethertype = p->ethertype, .dir = dir };
+
+	if (is_ip(p))
+		k.proto = p->proto;
+	count_in(&protos, &k, len);
+}
+
+static __always_inline void count_flow(const struct packet_info *p, __u8 dir, __u32 len)
+{
+	struct packet_flow_key k = { .ethertype = p->ethertype, .dir = dir };
+
+	if (!is_ip(p))
 		return;
-	__builtin_memcpy(fk.src, p->src, sizeof(fk.src));
-	__builtin_memcpy(fk.dst, p->dst, sizeof(fk.dst));
-	fk.sport = p->sport;
-	fk.dport = p->dport;
-	fk.proto = p->proto;
-	count_in(&flows, &fk, len);
+	__builtin_memcpy(k.src, p->src, sizeof(k.src));
+	__builtin_memcpy(k.dst, p->dst, sizeof(k.dst));
+	k.sport = p->sport;
+	k.dport = p->dport;
+	k.proto = p->proto;
+	count_in(&flows, &k, len);
 }
 
 static __always_inline void fill_event(struct tc_event *e, struct __sk_buff *skb,
@@ -186,8 +195,10 @@ static __always_inline void observe(struct __sk_buff *skb, const struct packet_i
 {
 	if (tc_cfg.filtered && !packet_matches(&tc_filter, p))
 		return;
+	if (tc_cfg.counted)
+		count_proto(p, dir, skb->len);
 	if (tc_cfg.mode == TC_MODE_STATS)
-		count_packet(p, dir, skb->len);
+		count_flow(p, dir, skb->len);
 	else if (sampled_out())
 		return;
 	else if (tc_cfg.mode == TC_MODE_LOG)

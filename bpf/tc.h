@@ -32,6 +32,7 @@ struct tc_cfg {
 	__u32 sample;	/* log/pcap: one packet in sample per CPU; 0 or 1: every one */
 	__u32 snaplen;	/* pcap: bytes copied, at most TC_SNAP_MAX */
 	__u32 filtered; /* 1: only packets matching filter are logged, captured, counted */
+	__u32 counted;	/* 1: packets and bytes per direction and protocol (--stats, --metrics) */
 	__u32 n_rules;	/* --drop rules in drop[] */
 	__u32 ifindex;	/* the device, for the records */
 	struct packet_rule filter; /* --proto, --host, --port */

@@ -13,6 +13,7 @@
 #include "cmds.h"
 #include "countmap.h"
 #include "events.h"
+#include "metrics.h"
 #include "netrule.h"
 #include "opts.h"
 #include "output.h"
@@ -216,6 +217,24 @@ static void check_options(void)
 
 static const char *const dir_names[TC_DIRS] = { "ingress", "egress" };
 
+static struct metric_family packets_total =
+	METRIC_FAMILY(METRIC_COUNTER, "ebpftrace_tc_packets_total",
+		      "Packets seen (that the filter lets through)", "direction", "protocol");
+static struct metric_family bytes_total = METRIC_FAMILY(
+	METRIC_COUNTER, "ebpftrace_tc_bytes_total",
+	"Bytes of the packets seen (frames, L2 header included)", "direction", "protocol");
+static struct metric_family drops_total = METRIC_FAMILY(
+	METRIC_COUNTER, "ebpftrace_tc_drops_total", "Packets dropped by each --drop rule", "rule");
+
+/* Read from the kernel's counters at each scrape: the event loop never waits for a scrape. */
+static void watch_metrics(struct tc_bpf *skel)
+{
+	packet_metrics_watch(&packets_total, &bytes_total, bpf_map__fd(skel->maps.protos),
+			     dir_names, TC_DIRS);
+	rule_counts_watch(&drops_total, tc_opts.rules, tc_opts.cfg.n_rules,
+			  bpf_map__fd(skel->maps.drops));
+}
+
 static struct pcap_writer *pcap;
 static uint64_t written;
 
@@ -359,10 +378,11 @@ static void setup_maps(struct tc_bpf *skel)
 	/* Maps a mode does not use keep one entry: the verifier wants them all. */
 	bpf_map__set_max_entries(skel->maps.capture,
 				 c->mode == TC_MODE_PCAP && ncpus > 0 ? ncpus : 1);
-	if (c->mode != TC_MODE_STATS) {
+	c->counted = c->mode == TC_MODE_STATS || metrics_on();
+	if (!c->counted)
 		bpf_map__set_max_entries(skel->maps.protos, 1);
+	if (c->mode != TC_MODE_STATS)
 		bpf_map__set_max_entries(skel->maps.flows, 1);
-	}
 	skel->rodata->common_cfg = common_bpf_cfg();
 	skel->rodata->tc_cfg = *c;
 	skel->bss->tc_filter = tc_opts.filter;
@@ -443,6 +463,7 @@ int cmd_tc(int argc, char **argv)
 		ret = open_capture();
 	if (ret)
 		goto out;
+	watch_metrics(skel);
 	common_opts.timestamp = tc_opts.cfg.mode == TC_MODE_LOG;
 	out_init();
 	if (tc_opts.cfg.mode == TC_MODE_LOG)

@@ -21,6 +21,7 @@ import time
 
 import lib
 from lib import BINARY, Tracer, assert_usage_error, helper, json_lines, wait_for
+from test_metrics import free_port, promtool_check, samples, value
 
 _ids = itertools.count()
 A4, B4 = "198.51.100.1", "198.51.100.2"
@@ -336,6 +337,47 @@ except OSError as e:
 """
 
 
+SCRAPE = """
+import sys, urllib.request
+with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=10) as r:
+    sys.stdout.write(r.read().decode())
+"""
+
+
+def scrape_in(p, port):
+    """/metrics of an ebpftrace serving on 127.0.0.1:port in namespace B."""
+    return p.in_b("python3", "-c", SCRAPE, str(port)).stdout.decode()
+
+
+def test_metrics_count_100_pings_in_every_mode(tmp="/tmp"):
+    path = os.path.join(tmp, f"ebpftrace-tc-metrics-{os.getpid()}.pcap")
+    modes = {"log": ["--quiet"], "pcap": ["-w", path], "stats": ["--stats", "60", "--quiet"]}
+    ports = {mode: free_port() for mode in modes}
+    try:
+        with pair() as p:
+            p.static_neighbors()
+            tracers = {mode: NsTracer(p.ns_b, ["tc", p.dev_b, "--ingress", "--egress",
+                                               "--metrics", str(ports[mode])] + args)
+                       for mode, args in modes.items()}
+            p.ping(B4, 100)
+            texts = {mode: scrape_in(p, ports[mode]) for mode in modes}
+            for t in tracers.values():
+                rc, _, err = t.stop()
+                assert rc == 0, err
+            assert "ebpftrace_tc" not in p.tc_state()
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+    for mode, text in texts.items():
+        promtool_check(text)
+        smp = samples(text)
+        for d in ("ingress", "egress"):
+            got = [value(smp, f"ebpftrace_tc_{what}_total", direction=d, protocol="icmp")
+                   for what in ("packets", "bytes")]
+            assert got == [100, 9800], (mode, d, got, text)
+        assert "# TYPE ebpftrace_tc_drops_total counter" in text, text
+
+
 def test_drop_rule_blocks_one_port():
     with pair() as p:
         server = subprocess.Popen(
@@ -346,11 +388,14 @@ def test_drop_rule_blocks_one_port():
              "time.sleep(30)"], stdout=subprocess.PIPE)
         try:
             assert server.stdout.readline() == b"up\n"
-            t = NsTracer(p.ns_b, ["tc", p.dev_b, "--json", "--drop", "tcp:dport=8080"])
+            port = free_port()
+            t = NsTracer(p.ns_b, ["tc", p.dev_b, "--json", "--drop", "tcp:dport=8080",
+                                  "--drop", "udp", "--metrics", str(port)])
             before = tcp_out_segments(p)
             blocked = p.in_a("python3", "-c", CONNECT, B4, "8080").stdout.decode()
             syns = tcp_out_segments(p) - before
             allowed = p.in_a("python3", "-c", CONNECT, B4, "8081").stdout.decode()
+            scraped = samples(scrape_in(p, port))
             rc, out, err = t.stop()
         finally:
             server.kill()
@@ -358,7 +403,10 @@ def test_drop_rule_blocks_one_port():
     assert rc == 0, err
     assert blocked.startswith("failed") and allowed.startswith("connected"), (blocked, allowed)
     drops = json_lines(out, "drop")
-    assert drops == [{"type": "drop", "rule": "tcp:dport=8080", "packets": syns}], (drops, syns)
+    assert drops == [{"type": "drop", "rule": "tcp:dport=8080", "packets": syns},
+                     {"type": "drop", "rule": "udp", "packets": 0}], (drops, syns)
+    assert value(scraped, "ebpftrace_tc_drops_total", rule="tcp:dport=8080") == syns, scraped
+    assert ("ebpftrace_tc_drops_total", frozenset({("rule", "udp")})) in scraped, scraped
     assert syns >= 2
     logged = [e for e in json_lines(out, "packet") if e.get("dropped")]
     assert len(logged) == syns and all(e["dport"] == 8080 and e["tcp_flags"] == "SYN"
