@@ -51,23 +51,6 @@ struct {
 	__type(value, struct packet_counter);
 } flows SEC(".maps");
 
-struct tc_capture {
-	struct tc_event e;
-	__u8 data[TC_SNAP_MAX];
-};
-
-/*
- * -w: the record with the packet's bytes is built here, a slot per CPU (user space sets
- * max_entries to the number of CPUs): too big for a per-CPU array's 32 KiB values. tc programs
- * run with bottom halves off, so two runs never share a CPU's slot at once.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tc_capture);
-} capture SEC(".maps");
-
 static __always_inline int drop_rule(const struct packet_info *p)
 {
 	for (int i = 0; i < TC_MAX_RULES; i++) {
@@ -164,30 +147,60 @@ static __always_inline void log_packet(struct __sk_buff *skb, const struct packe
 	event_submit(e);
 }
 
+/*
+ * -w: the record is reserved in the ring buffer and the packet copied from the skb straight into
+ * it. room (a constant in each copy of this function) is what was reserved after the header.
+ */
+static __always_inline void capture_into(struct tc_event *e, __u32 room, struct __sk_buff *skb,
+					 const struct packet_info *p, __u8 dir, int rule, __u64 cap)
+{
+	if (!e)
+		return;
+	fill_event(e, skb, p, dir, rule);
+	/* The verifier must see the bound where the size is used, not where the room was picked. */
+	barrier_var(cap);
+	/* Not "cap &&": a 6.1 verifier learns no lower bound from a test against 0. */
+	if (cap < PACKET_ETH_HLEN || cap > room || bpf_skb_load_bytes(skb, 0, e + 1, cap))
+		cap = 0;
+	e->cap_len = cap;
+	event_submit(e);
+}
+
+/*
+ * A reservation's size must be a constant: the record's room is the smallest of these classes
+ * that holds the bytes to capture (the common frame sizes and a 64 KiB GSO packet with its
+ * headers among them, each at most twice the one before), so a record takes less than twice its
+ * bytes of ring buffer, and a full-sized frame or GSO packet about its own size.
+ */
+#define CAPTURE_IN(room)                                                                         \
+	if (cap <= (room)) {                                                                     \
+		capture_into(event_reserve_size(sizeof(struct tc_event) + (room)), room, skb, p, \
+			     dir, rule, cap);                                                    \
+		return;                                                                          \
+	}
+
 static __always_inline void capture_packet(struct __sk_buff *skb, const struct packet_info *p,
 					   __u8 dir, int rule)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
-	struct tc_capture *c = bpf_map_lookup_elem(&capture, &cpu);
-	__u64 cap = skb->len; /* 64 bits: a 32-bit copy's bound would not carry over to it */
+	__u64 cap = skb->len < tc_cfg.snaplen ? skb->len : tc_cfg.snaplen;
 
-	if (!c)
-		return;
-	if (cap > tc_cfg.snaplen)
-		cap = tc_cfg.snaplen;
-	fill_event(&c->e, skb, p, dir, rule);
-	/* The verifier must see the bound where the size is used, not only where it was set. */
-	barrier_var(cap);
-	if (cap > TC_SNAP_MAX)
-		return;
-	/* Not "cap &&": a 6.1 verifier learns no lower bound from a test against 0. */
-	if (cap < PACKET_ETH_HLEN || bpf_skb_load_bytes(skb, 0, c->data, cap))
-		cap = 0;
-	barrier_var(cap);
-	if (cap > TC_SNAP_MAX)
-		return;
-	c->e.cap_len = cap;
-	event_output(c, sizeof(c->e) + cap);
+	CAPTURE_IN(128);
+	CAPTURE_IN(256);
+	CAPTURE_IN(512);
+	CAPTURE_IN(1024);
+	CAPTURE_IN(1536); /* an Ethernet frame of MTU 1500, tagged or not */
+	CAPTURE_IN(2048);
+	CAPTURE_IN(4096);
+	CAPTURE_IN(6144);
+	CAPTURE_IN(9216); /* jumbo frames */
+	CAPTURE_IN(16384);
+	CAPTURE_IN(32768);
+	CAPTURE_IN(49152);
+	CAPTURE_IN(66560); /* a 64 KiB GSO packet */
+	CAPTURE_IN(98304);
+	CAPTURE_IN(131072);
+	CAPTURE_IN(196608);
+	CAPTURE_IN(TC_SNAP_MAX);
 }
 
 static __always_inline void observe(struct __sk_buff *skb, const struct packet_info *p, __u8 dir,

@@ -366,7 +366,6 @@ static int watch(struct tc_bpf *skel, const char *how)
 static void setup_maps(struct tc_bpf *skel)
 {
 	struct tc_cfg *c = &tc_opts.cfg;
-	int ncpus = libbpf_num_possible_cpus();
 
 	if (c->mode == TC_MODE_PCAP && common_opts.ringbuf_size == DEFAULT_RINGBUF)
 		common_opts.ringbuf_size = PCAP_RINGBUF_SIZE;
@@ -376,8 +375,6 @@ static void setup_maps(struct tc_bpf *skel)
 		verbose("--snaplen cut to %u bytes, a quarter of the ring buffer", c->snaplen);
 	}
 	/* Maps a mode does not use keep one entry: the verifier wants them all. */
-	bpf_map__set_max_entries(skel->maps.capture,
-				 c->mode == TC_MODE_PCAP && ncpus > 0 ? ncpus : 1);
 	c->counted = c->mode == TC_MODE_STATS || metrics_on();
 	if (!c->counted)
 		bpf_map__set_max_entries(skel->maps.protos, 1);

@@ -106,6 +106,13 @@ void pcap_writer_frame(struct pcap_writer *w, const uint8_t *frame, uint32_t cap
 
 	if (cap > w->snaplen)
 		cap = w->snaplen;
+	if (!w->cooked && !m->vlan) {
+		/* The frame as it is: written from where it lies, not copied first. */
+		h.caplen = cap;
+		h.len = len;
+		pcap_dump((u_char *)w->dumper, &h, frame);
+		return;
+	}
 	if (!w->cooked || cap < ETH_HLEN) {
 		n = with_tag(w, 0, frame, cap, m);
 		h.len = len + added;
