@@ -318,6 +318,54 @@ def test_capture_both_directions_to_stdout():
         == 10, text
 
 
+def pcap_records(path):
+    """(caplen, len, bytes) of each record of a pcap file (libpcap's own format)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    off, out = 24, []
+    while off < len(data):
+        _, _, caplen, length = struct.unpack_from("<IIII", data, off)
+        out.append((caplen, length, data[off + 16:off + 16 + caplen]))
+        off += 16 + caplen
+    return out
+
+
+SEND_BULK = """
+import socket, sys
+s = socket.create_connection((sys.argv[1], 9000))
+s.sendall(b"x" * int(sys.argv[2]))
+s.close()
+"""
+
+
+def test_capture_copies_gso_packets_whole(tmp="/tmp"):
+    """A bulk TCP transfer: GSO packets of up to 64 KiB, each written whole, its last byte too."""
+    path = os.path.join(tmp, f"ebpftrace-tc-gso-{os.getpid()}.pcap")
+    try:
+        with pair() as p:
+            server = subprocess.Popen(
+                ["ip", "netns", "exec", p.ns_b, "python3", "-c",
+                 "import socket\n"
+                 "c, _ = socket.create_server(('198.51.100.2', 9000)).accept()\n"
+                 "while c.recv(1 << 20): pass\n"])
+            t = NsTracer(p.ns_b, ["tc", p.dev_b, "--proto", "tcp", "-w", path])
+            p.in_a("python3", "-c", SEND_BULK, B4, str(8 << 20))
+            server.wait(timeout=30)
+            rc, _, err = t.stop()
+        assert rc == 0, err
+        records = pcap_records(path)
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+    assert all(caplen == length for caplen, length, _ in records), \
+        [(c, n) for c, n, _ in records if c != n][:10]
+    big = [frame for _, length, frame in records if length > 9216]
+    assert big, sorted({n for _, n, _ in records})
+    assert all(frame.endswith(b"x" * 64) for frame in big)
+    payload = sum(len(f) - 66 for _, n, f in records if f.endswith(b"x"))
+    assert payload == 8 << 20, payload
+
+
 def tcp_out_segments(p):
     """Segments namespace A's TCP has sent: new ones (OutSegs) and retransmitted ones."""
     snmp = p.in_a("cat", "/proc/net/snmp").stdout.decode().splitlines()
