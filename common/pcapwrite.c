@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <pcap/pcap.h>
 #include "pcapwrite.h"
+#include "util.h"
 
 #define ETH_ALEN	6
 #define ETH_HLEN	14
@@ -21,16 +22,20 @@ struct pcap_writer {
 	FILE *file;
 	bool cooked;
 	uint32_t snaplen;
+	uint64_t frames, max;
 	uint8_t *buf; /* a record being built: a header, a tag put back, then the frame */
 };
 
-struct pcap_writer *pcap_writer_open(const char *path, bool cooked, uint32_t snaplen)
+struct pcap_writer *pcap_writer_open(const char *path, bool cooked, uint32_t snaplen, uint64_t max)
 {
 	struct pcap_writer *w = calloc(1, sizeof(*w));
 
-	if (!w)
+	if (!w) {
+		err_msg("cannot write %s: %s", path, strerror(errno));
 		return NULL;
+	}
 	w->cooked = cooked;
+	w->max = max;
 	w->snaplen = snaplen;
 	w->buf = malloc(snaplen + SLL2_HLEN + VLAN_HLEN);
 	w->file = strcmp(path, "-") ? fopen(path, "we") : stdout;
@@ -45,10 +50,14 @@ struct pcap_writer *pcap_writer_open(const char *path, bool cooked, uint32_t sna
 		goto fail;
 	return w;
 fail:
-	if (!errno)
-		errno = ENOMEM;
+	err_msg("cannot write %s: %s", path, strerror(errno ?: ENOMEM));
 	pcap_writer_close(w);
 	return NULL;
+}
+
+bool pcap_writer_full(const struct pcap_writer *w)
+{
+	return w->max && w->frames >= w->max;
 }
 
 static void put16(uint8_t *p, uint16_t v)
@@ -104,6 +113,9 @@ void pcap_writer_frame(struct pcap_writer *w, const uint8_t *frame, uint32_t cap
 	};
 	uint32_t n, added = m->vlan ? VLAN_HLEN : 0;
 
+	if (pcap_writer_full(w))
+		return;
+	w->frames++;
 	if (cap > w->snaplen)
 		cap = w->snaplen;
 	if (!w->cooked && !m->vlan) {
