@@ -157,10 +157,17 @@ static __always_inline void capture_into(struct tc_event *e, __u32 room, struct 
 	if (!e)
 		return;
 	fill_event(e, skb, p, dir, rule);
-	/* The verifier must see the bound where the size is used, not where the room was picked. */
+	/*
+	 * The verifier must see the bound where the size is used, not where the room was picked;
+	 * the barriers keep the compiler from folding the two tests into one range test, whose
+	 * bounds a 6.1 verifier does not carry over to cap.
+	 */
+	barrier_var(cap);
+	if (cap > room)
+		cap = 0;
 	barrier_var(cap);
 	/* Not "cap &&": a 6.1 verifier learns no lower bound from a test against 0. */
-	if (cap < PACKET_ETH_HLEN || cap > room || bpf_skb_load_bytes(skb, 0, e + 1, cap))
+	if (cap < PACKET_ETH_HLEN || bpf_skb_load_bytes(skb, 0, e + 1, cap))
 		cap = 0;
 	e->cap_len = cap;
 	event_submit(e);
