@@ -305,6 +305,8 @@ static int load_for(enum tc_attach_kind kind, void *ctx, struct bpf_program **pr
 {
 	struct tc_bpf **skel = ctx;
 
+	if (*skel)
+		metrics_forget_object((*skel)->obj);
 	tc_bpf__destroy(*skel);
 	*step = "opening the BPF object";
 	*skel = tc_bpf__open();

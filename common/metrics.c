@@ -445,6 +445,15 @@ void metrics_add_object(struct bpf_object *obj)
 	pthread_mutex_unlock(&m.lock);
 }
 
+void metrics_forget_object(struct bpf_object *obj)
+{
+	pthread_mutex_lock(&m.lock);
+	for (size_t i = 0; i < m.nobjs; i++)
+		if (m.objs[i] == obj)
+			m.objs[i--] = m.objs[--m.nobjs];
+	pthread_mutex_unlock(&m.lock);
+}
+
 /* A label value: UTF-8 as it is, \ " and newline escaped, other bytes as the text \xNN. */
 static void label_value(struct strbuf *sb, const char *s)
 {

@@ -86,6 +86,8 @@ void metrics_stop(void);
 /* A loaded object: its programs go into build info and run statistics, its lost events counted. */
 struct bpf_object;
 void metrics_add_object(struct bpf_object *obj);
+/* Before obj is destroyed while serving (a load tried again another way): no scrape reads it. */
+void metrics_forget_object(struct bpf_object *obj);
 
 void metrics_add(struct metric_family *f, const char *const *values, uint64_t delta);
 void metrics_set(struct metric_family *f, const char *const *values, uint64_t value);

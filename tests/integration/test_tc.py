@@ -394,7 +394,9 @@ with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=1
 
 def scrape_in(p, port):
     """/metrics of an ebpftrace serving on 127.0.0.1:port in namespace B."""
-    return p.in_b("python3", "-c", SCRAPE, str(port)).stdout.decode()
+    r = p.in_b("python3", "-c", SCRAPE, str(port), check=False)
+    assert r.returncode == 0, r.stderr.decode()
+    return r.stdout.decode()
 
 
 def test_metrics_count_100_pings_in_every_mode(tmp="/tmp"):
