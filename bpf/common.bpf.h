@@ -56,14 +56,18 @@ static __always_inline __u64 wakeup_flag(void)
 	return BPF_RB_NO_WAKEUP;
 }
 
-/* Reserve a fixed-size record; a NULL return has already been counted as lost. */
-#define event_reserve(type)                                                \
-	({                                                                 \
-		type *__e = bpf_ringbuf_reserve(&events, sizeof(type), 0); \
-		if (!__e)                                                  \
-			count_lost_event();                                \
-		__e;                                                       \
+/*
+ * Reserve a record of size bytes, a constant (the verifier wants one); a NULL return has already
+ * been counted as lost.
+ */
+#define event_reserve_size(size)                                     \
+	({                                                           \
+		void *__e = bpf_ringbuf_reserve(&events, (size), 0); \
+		if (!__e)                                            \
+			count_lost_event();                          \
+		__e;                                                 \
 	})
+#define event_reserve(type) ((type *)event_reserve_size(sizeof(type)))
 
 static __always_inline void event_submit(void *event)
 {

@@ -10,8 +10,9 @@
 #include <linux/types.h>
 #endif
 
-#define PACKET_MAX_VLANS      2 /* 802.1ad outer + 802.1Q inner; deeper stacks are not parsed */
-#define PACKET_MAX_EXT_HDRS   6 /* IPv6 extension headers walked before giving up */
+#define PACKET_MAX_VLANS      2	 /* 802.1ad outer + 802.1Q inner; deeper stacks are not parsed */
+#define PACKET_MAX_EXT_HDRS   6	 /* IPv6 extension headers walked before giving up */
+#define PACKET_MAX_RULES      16 /* --drop rules (common/packetopts.h) */
 #define PACKET_ETH_P_IP	      0x0800
 #define PACKET_ETH_P_IPV6     0x86dd
 #define PACKET_ETH_P_8021Q    0x8100

@@ -51,23 +51,6 @@ struct {
 	__type(value, struct packet_counter);
 } flows SEC(".maps");
 
-struct tc_capture {
-	struct tc_event e;
-	__u8 data[TC_SNAP_MAX];
-};
-
-/*
- * -w: the record with the packet's bytes is built here, a slot per CPU (user space sets
- * max_entries to the number of CPUs): too big for a per-CPU array's 32 KiB values. tc programs
- * run with bottom halves off, so two runs never share a CPU's slot at once.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tc_capture);
-} capture SEC(".maps");
-
 static __always_inline int drop_rule(const struct packet_info *p)
 {
 	for (int i = 0; i < TC_MAX_RULES; i++) {
@@ -113,23 +96,32 @@ static __always_inline void count_in(void *map, const void *key, __u32 len)
 	c->bytes += len;
 }
 
-static __always_inline void count_packet(const struct packet_info *p, __u8 dir, __u32 len)
+static __always_inline bool is_ip(const struct packet_info *p)
 {
-	struct packet_proto_key pk = { .ethertype = p->ethertype, .dir = dir };
-	struct packet_flow_key fk = { .ethertype = p->ethertype, .dir = dir };
-	bool ip = p->ethertype == PACKET_ETH_P_IP || p->ethertype == PACKET_ETH_P_IPV6;
+	return p->ethertype == PACKET_ETH_P_IP || p->ethertype == PACKET_ETH_P_IPV6;
+}
 
-	if (ip)
-		pk.proto = p->proto;
-	count_in(&protos, &pk, len);
-	if (!ip)
+static __always_inline void count_proto(const struct packet_info *p, __u8 dir, __u32 len)
+{
+	struct packet_proto_key k = { .ethertype = p->ethertype, .dir = dir };
+
+	if (is_ip(p))
+		k.proto = p->proto;
+	count_in(&protos, &k, len);
+}
+
+static __always_inline void count_flow(const struct packet_info *p, __u8 dir, __u32 len)
+{
+	struct packet_flow_key k = { .ethertype = p->ethertype, .dir = dir };
+
+	if (!is_ip(p))
 		return;
-	__builtin_memcpy(fk.src, p->src, sizeof(fk.src));
-	__builtin_memcpy(fk.dst, p->dst, sizeof(fk.dst));
-	fk.sport = p->sport;
-	fk.dport = p->dport;
-	fk.proto = p->proto;
-	count_in(&flows, &fk, len);
+	__builtin_memcpy(k.src, p->src, sizeof(k.src));
+	__builtin_memcpy(k.dst, p->dst, sizeof(k.dst));
+	k.sport = p->sport;
+	k.dport = p->dport;
+	k.proto = p->proto;
+	count_in(&flows, &k, len);
 }
 
 static __always_inline void fill_event(struct tc_event *e, struct __sk_buff *skb,
@@ -155,30 +147,67 @@ static __always_inline void log_packet(struct __sk_buff *skb, const struct packe
 	event_submit(e);
 }
 
+/*
+ * -w: the record is reserved in the ring buffer and the packet copied from the skb straight into
+ * it. room (a constant in each copy of this function) is what was reserved after the header.
+ */
+static __always_inline void capture_into(struct tc_event *e, __u32 room, struct __sk_buff *skb,
+					 const struct packet_info *p, __u8 dir, int rule, __u64 cap)
+{
+	if (!e)
+		return;
+	fill_event(e, skb, p, dir, rule);
+	/*
+	 * The verifier must see the bound where the size is used, not where the room was picked;
+	 * the barriers keep the compiler from folding the two tests into one range test, whose
+	 * bounds a 6.1 verifier does not carry over to cap.
+	 */
+	barrier_var(cap);
+	if (cap > room)
+		cap = 0;
+	barrier_var(cap);
+	/* Not "cap &&": a 6.1 verifier learns no lower bound from a test against 0. */
+	if (cap < PACKET_ETH_HLEN || bpf_skb_load_bytes(skb, 0, e + 1, cap))
+		cap = 0;
+	e->cap_len = cap;
+	event_submit(e);
+}
+
+/*
+ * A reservation's size must be a constant: the record's room is the smallest of these classes
+ * that holds the bytes to capture (the common frame sizes and a 64 KiB GSO packet with its
+ * headers among them, each at most twice the one before), so a record takes less than twice its
+ * bytes of ring buffer, and a full-sized frame or GSO packet about its own size.
+ */
+#define CAPTURE_IN(room)                                                                         \
+	if (cap <= (room)) {                                                                     \
+		capture_into(event_reserve_size(sizeof(struct tc_event) + (room)), room, skb, p, \
+			     dir, rule, cap);                                                    \
+		return;                                                                          \
+	}
+
 static __always_inline void capture_packet(struct __sk_buff *skb, const struct packet_info *p,
 					   __u8 dir, int rule)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
-	struct tc_capture *c = bpf_map_lookup_elem(&capture, &cpu);
-	__u64 cap = skb->len; /* 64 bits: a 32-bit copy's bound would not carry over to it */
+	__u64 cap = skb->len < tc_cfg.snaplen ? skb->len : tc_cfg.snaplen;
 
-	if (!c)
-		return;
-	if (cap > tc_cfg.snaplen)
-		cap = tc_cfg.snaplen;
-	fill_event(&c->e, skb, p, dir, rule);
-	/* The verifier must see the bound where the size is used, not only where it was set. */
-	barrier_var(cap);
-	if (cap > TC_SNAP_MAX)
-		return;
-	/* Not "cap &&": a 6.1 verifier learns no lower bound from a test against 0. */
-	if (cap < PACKET_ETH_HLEN || bpf_skb_load_bytes(skb, 0, c->data, cap))
-		cap = 0;
-	barrier_var(cap);
-	if (cap > TC_SNAP_MAX)
-		return;
-	c->e.cap_len = cap;
-	event_output(c, sizeof(c->e) + cap);
+	CAPTURE_IN(128);
+	CAPTURE_IN(256);
+	CAPTURE_IN(512);
+	CAPTURE_IN(1024);
+	CAPTURE_IN(1536); /* an Ethernet frame of MTU 1500, tagged or not */
+	CAPTURE_IN(2048);
+	CAPTURE_IN(4096);
+	CAPTURE_IN(6144);
+	CAPTURE_IN(9216); /* jumbo frames */
+	CAPTURE_IN(16384);
+	CAPTURE_IN(32768);
+	CAPTURE_IN(49152);
+	CAPTURE_IN(66560); /* a 64 KiB GSO packet */
+	CAPTURE_IN(98304);
+	CAPTURE_IN(131072);
+	CAPTURE_IN(196608);
+	CAPTURE_IN(TC_SNAP_MAX);
 }
 
 static __always_inline void observe(struct __sk_buff *skb, const struct packet_info *p, __u8 dir,
@@ -186,8 +215,10 @@ static __always_inline void observe(struct __sk_buff *skb, const struct packet_i
 {
 	if (tc_cfg.filtered && !packet_matches(&tc_filter, p))
 		return;
+	if (tc_cfg.counted)
+		count_proto(p, dir, skb->len);
 	if (tc_cfg.mode == TC_MODE_STATS)
-		count_packet(p, dir, skb->len);
+		count_flow(p, dir, skb->len);
 	else if (sampled_out())
 		return;
 	else if (tc_cfg.mode == TC_MODE_LOG)

@@ -7,7 +7,7 @@
 #include "net_match.h"
 #include "packet.h"
 
-#define TC_MAX_RULES 16
+#define TC_MAX_RULES PACKET_MAX_RULES
 /*
  * The most bytes of one packet the program copies (-w): the size of its per-CPU copy buffer. A
  * packet on a veth or loopback device can be a 64 KiB GSO super-packet; with BIG TCP up to this.
@@ -31,11 +31,10 @@ struct tc_cfg {
 	__u32 mode;	/* enum tc_mode */
 	__u32 sample;	/* log/pcap: one packet in sample per CPU; 0 or 1: every one */
 	__u32 snaplen;	/* pcap: bytes copied, at most TC_SNAP_MAX */
-	__u32 filtered; /* 1: only packets matching filter are logged, captured, counted */
-	__u32 n_rules;	/* --drop rules in drop[] */
+	__u32 filtered; /* 1: only packets matching tc_filter are logged, captured, counted */
+	__u32 counted;	/* 1: packets and bytes per direction and protocol (--stats, --metrics) */
+	__u32 n_rules;	/* --drop rules in tc_drop[] */
 	__u32 ifindex;	/* the device, for the records */
-	struct packet_rule filter; /* --proto, --host, --port */
-	struct packet_rule drop[TC_MAX_RULES];
 };
 
 /* Per packet (log and pcap modes); in pcap mode cap_len bytes of the frame follow it. */

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "tc.h"
@@ -13,28 +12,21 @@
 #include "cmds.h"
 #include "countmap.h"
 #include "events.h"
-#include "netrule.h"
+#include "metrics.h"
 #include "opts.h"
 #include "output.h"
 #include "packetfmt.h"
+#include "packetopts.h"
 #include "pcapwrite.h"
 #include "setup.h"
 #include "tcattach.h"
 #include "util.h"
 
 enum {
-	OPT_INGRESS = OPT_SUB,
-	OPT_EGRESS,
-	OPT_SAMPLE,
+	OPT_SAMPLE = OPT_SUB,
 	OPT_SNAPLEN,
 	OPT_STATS,
 	OPT_TOP,
-	OPT_DROP,
-	OPT_PROTO,
-	OPT_HOST,
-	OPT_PORT,
-	OPT_ATTACH,
-	OPT_CLEANUP,
 };
 
 #define PROG_PREFIX	  "ebpftrace_tc_" /* what --cleanup looks for in filter names */
@@ -44,64 +36,21 @@ enum {
 
 static struct {
 	struct tc_cfg cfg;
-	struct packet_rule filter;
-	struct packet_rule drop[TC_MAX_RULES];
 	const char *dev;
 	const char *pcap_path;
-	const char *rules[TC_MAX_RULES];
-	bool dirs[TC_DIRS];
-	bool cleanup;
 	double interval; /* --stats; 0: not in stats mode */
 	uint64_t top;
-	enum tc_attach_kind attach;
 } tc_opts = { .cfg = { .snaplen = TC_SNAP_MAX }, .top = 10 };
 
 static const struct argp_option options[] = {
-	{ "ingress", OPT_INGRESS, NULL, 0, "Packets the device receives (the default)", 0 },
-	{ "egress", OPT_EGRESS, NULL, 0, "Packets the device sends", 0 },
 	{ "sample", OPT_SAMPLE, "N", 0, "Log or capture one packet in N (per CPU)", 0 },
 	{ "write", 'w', "FILE", 0, "Write the packets to a pcap file (-: stdout)", 0 },
 	{ "snaplen", OPT_SNAPLEN, "BYTES", 0, "Bytes of each packet written (default 262144)", 0 },
 	{ "stats", OPT_STATS, "INTERVAL", OPTION_ARG_OPTIONAL,
 	  "Count packets and bytes per protocol and flow, shown every INTERVAL s (default 1)", 0 },
 	{ "top", OPT_TOP, "N", 0, "--stats: show the N flows with most bytes (default 10)", 0 },
-	{ "drop", OPT_DROP, "RULE", 0,
-	  "Drop packets matching RULE, [PROTO][:KEY=VALUE,...] (repeatable)", 0 },
-	{ "proto", OPT_PROTO, "PROTO", 0, "Only packets of this protocol (tcp, udp, icmp...)", 0 },
-	{ "host", OPT_HOST, "PREFIX", 0, "Only packets from or to this address or network", 0 },
-	{ "port", OPT_PORT, "PORTS", 0, "Only packets from or to this port or range", 0 },
-	{ "attach", OPT_ATTACH, "HOW", 0, "tcx or clsact (default: tcx where the kernel has it)",
-	  0 },
-	{ "cleanup", OPT_CLEANUP, NULL, 0,
-	  "Remove the filters a killed ebpftrace left on DEV (clsact kernels), and exit", 0 },
 	{},
 };
-
-/* --proto, --host and --port: one rule, matched in the kernel like a --drop rule. */
-static void set_filter(int key, const char *opt, const char *arg)
-{
-	struct packet_rule *r = &tc_opts.filter;
-	char err[NETRULE_ERR_SIZE];
-	bool ok = key == OPT_PROTO  ? net_parse_proto(arg, &r->proto, err, sizeof(err))
-		  : key == OPT_HOST ? net_parse_prefix(arg, &r->host, err, sizeof(err))
-				    : net_parse_ports(arg, &r->port, err, sizeof(err));
-
-	if (!ok)
-		usage_error("invalid %s '%s': %s", opt, arg, err);
-	tc_opts.cfg.filtered = 1;
-}
-
-static void add_drop_rule(const char *arg)
-{
-	struct tc_cfg *c = &tc_opts.cfg;
-	char err[NETRULE_ERR_SIZE];
-
-	if (c->n_rules == TC_MAX_RULES)
-		usage_error("too many --drop rules: at most %d", TC_MAX_RULES);
-	if (!net_parse_packet_rule(arg, &tc_opts.drop[c->n_rules], err, sizeof(err)))
-		usage_error("invalid --drop '%s': %s", arg, err);
-	tc_opts.rules[c->n_rules++] = arg;
-}
 
 /* A bare --stats may take its INTERVAL from the next word: argp gives optional values with = only. */
 static bool interval_open;
@@ -129,10 +78,6 @@ static void positional(const char *arg)
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
-	case OPT_INGRESS:
-	case OPT_EGRESS:
-		tc_opts.dirs[key == OPT_EGRESS] = true;
-		break;
 	case OPT_SAMPLE:
 		tc_opts.cfg.sample = opt_u64("--sample", arg, 1, UINT32_MAX);
 		break;
@@ -148,26 +93,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_TOP:
 		tc_opts.top = opt_u64("--top", arg, 0, TC_MAX_FLOWS);
 		break;
-	case OPT_DROP:
-		add_drop_rule(arg);
-		break;
-	case OPT_PROTO:
-		set_filter(key, "--proto", arg);
-		break;
-	case OPT_HOST:
-		set_filter(key, "--host", arg);
-		break;
-	case OPT_PORT:
-		set_filter(key, "--port", arg);
-		break;
-	case OPT_ATTACH:
-		tc_opts.attach = tc_attach_by_name(arg);
-		if ((int)tc_opts.attach < 0)
-			usage_error("invalid --attach '%s': expected tcx or clsact", arg);
-		break;
-	case OPT_CLEANUP:
-		tc_opts.cleanup = true;
-		break;
 	case ARGP_KEY_ARG:
 		positional(arg);
 		break;
@@ -178,11 +103,18 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+static const struct argp_child children[] = {
+	TC_ATTACH_ARGP_CHILD,
+	PACKET_ARGP_CHILD,
+	{ &common_argp, 0, "Common options:", 1 },
+	{},
+};
+
 static const struct argp argp = {
 	.options = options,
 	.parser = parse_opt,
 	.args_doc = "DEV",
-	.children = common_argp_children,
+	.children = children,
 	.doc = "See, count, capture and drop the packets of network device DEV: a line per packet "
 	       "(default), a pcap file (-w) or counters (--stats), with --drop rules in any mode.\v"
 	       "RULE is [PROTO][:KEY=VALUE,...] with keys src, dst, host (an address or prefix) "
@@ -206,18 +138,35 @@ static void check_options(void)
 		usage_error("-w and --stats are two modes: give one");
 	if (tc_opts.cfg.sample && tc_opts.interval)
 		usage_error("--sample applies to the log and -w, not to --stats");
-	if (!tc_opts.dirs[TC_INGRESS] && !tc_opts.dirs[TC_EGRESS])
-		tc_opts.dirs[TC_INGRESS] = true;
 	tc_opts.cfg.mode = tc_opts.interval    ? TC_MODE_STATS
 			   : tc_opts.pcap_path ? TC_MODE_PCAP
 					       : TC_MODE_LOG;
 	tc_opts.cfg.ifindex = if_nametoindex(tc_opts.dev);
+	tc_opts.cfg.filtered = packet_opts.filtered;
+	tc_opts.cfg.n_rules = packet_opts.n_rules;
 }
 
 static const char *const dir_names[TC_DIRS] = { "ingress", "egress" };
 
+static struct metric_family packets_total =
+	METRIC_FAMILY(METRIC_COUNTER, "ebpftrace_tc_packets_total",
+		      "Packets seen (that the filter lets through)", "direction", "protocol");
+static struct metric_family bytes_total = METRIC_FAMILY(
+	METRIC_COUNTER, "ebpftrace_tc_bytes_total",
+	"Bytes of the packets seen (frames, L2 header included)", "direction", "protocol");
+static struct metric_family drops_total = METRIC_FAMILY(
+	METRIC_COUNTER, "ebpftrace_tc_drops_total", "Packets dropped by each --drop rule", "rule");
+
+/* Read from the kernel's counters at each scrape: the event loop never waits for a scrape. */
+static void watch_metrics(struct tc_bpf *skel)
+{
+	packet_metrics_watch(&packets_total, &bytes_total, bpf_map__fd(skel->maps.protos),
+			     dir_names, TC_DIRS);
+	rule_counts_watch(&drops_total, packet_opts.rules, packet_opts.n_rules,
+			  bpf_map__fd(skel->maps.drops));
+}
+
 static struct pcap_writer *pcap;
-static uint64_t written;
 
 static void write_frame(const struct tc_event *e)
 {
@@ -231,10 +180,7 @@ static void write_frame(const struct tc_event *e)
 		.vlan_tci = p->vlan_tci[0],
 	};
 
-	if (common_opts.count && written >= common_opts.count)
-		return;
 	pcap_writer_frame(pcap, (const uint8_t *)(e + 1), e->cap_len, e->len, &m);
-	written++;
 }
 
 static int handle_event(void *ctx, const void *data, size_t size)
@@ -254,7 +200,7 @@ static int handle_event(void *ctx, const void *data, size_t size)
 			/* As on the wire: with the tag the stack took off the data. */
 			.len = e->len + (e->pkt.flags & PACKET_VLAN_META ? 4 : 0),
 			.pkt = &e->pkt,
-			.drop_rule = e->dropped ? tc_opts.rules[e->rule % TC_MAX_RULES] : NULL,
+			.drop_rule = e->dropped ? packet_opts.rules[e->rule % TC_MAX_RULES] : NULL,
 		};
 
 		packet_print(&v);
@@ -265,7 +211,7 @@ static int handle_event(void *ctx, const void *data, size_t size)
 /* Rows on stdout (--stats, --json), or lines on stderr where stdout has no room for them. */
 static void report_drops(struct tc_bpf *skel, bool rows)
 {
-	rule_counts_print("drop", "--drop", "dropped", tc_opts.rules, tc_opts.cfg.n_rules,
+	rule_counts_print("drop", "--drop", "dropped", packet_opts.rules, packet_opts.n_rules,
 			  bpf_map__fd(skel->maps.drops), rows);
 }
 
@@ -283,16 +229,10 @@ static int print_stats(struct tc_bpf *skel)
 	return EXIT_OK;
 }
 
-static double mono_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+static double next_report; /* --stats */
 
 /* After each tick: whether to go on; *ret says why not. */
-static bool tick(struct tc_bpf *skel, double *next_report, int *ret)
+static bool tick(void *ctx, int *ret)
 {
 	int err;
 
@@ -301,9 +241,9 @@ static bool tick(struct tc_bpf *skel, double *next_report, int *ret)
 		*ret = EXIT_RUNTIME;
 		return false;
 	}
-	if (tc_opts.interval && mono_seconds() >= *next_report) {
-		*next_report += tc_opts.interval;
-		*ret = print_stats(skel);
+	if (tc_opts.interval && monotonic_seconds() >= next_report) {
+		next_report += tc_opts.interval;
+		*ret = print_stats(ctx);
 	}
 	if (!pcap)
 		return *ret == EXIT_OK;
@@ -312,14 +252,13 @@ static bool tick(struct tc_bpf *skel, double *next_report, int *ret)
 		err_msg("writing %s: %s", tc_opts.pcap_path, strerror(err));
 		*ret = EXIT_RUNTIME;
 	}
-	return !err && !(common_opts.count && written >= common_opts.count);
+	return !err && !pcap_writer_full(pcap);
 }
 
 static int watch(struct tc_bpf *skel, const char *how)
 {
 	struct events_reader *r = NULL;
-	double next_report;
-	int ret = EXIT_OK;
+	int ret;
 
 	if (tc_opts.cfg.mode != TC_MODE_STATS) {
 		r = events_reader_new(skel->obj, handle_event, NULL);
@@ -327,17 +266,10 @@ static int watch(struct tc_bpf *skel, const char *how)
 			return EXIT_RUNTIME;
 	}
 	run_start();
-	next_report = mono_seconds() + tc_opts.interval;
-	fprintf(stderr, "Tracing packets on %s (%s%s%s) with %s. Hit Ctrl-C to end.\n", tc_opts.dev,
-		tc_opts.dirs[TC_INGRESS] ? "ingress" : "",
-		tc_opts.dirs[TC_INGRESS] && tc_opts.dirs[TC_EGRESS] ? ", " : "",
-		tc_opts.dirs[TC_EGRESS] ? "egress" : "", how);
-	do {
-		if (r)
-			ret = events_reader_poll(r, TICK_SECONDS);
-		else
-			run_sleep(TICK_SECONDS);
-	} while (ret == EXIT_OK && tick(skel, &next_report, &ret) && run_going());
+	next_report = monotonic_seconds() + tc_opts.interval;
+	fprintf(stderr, "Tracing packets on %s (%s) with %s. Hit Ctrl-C to end.\n", tc_opts.dev,
+		tc_attach_dirs_text(), how);
+	ret = events_tick_loop(r, TICK_SECONDS, tick, skel);
 	if (ret == EXIT_OK && tc_opts.interval)
 		ret = print_stats(skel);
 	events_reader_free(r);
@@ -347,7 +279,6 @@ static int watch(struct tc_bpf *skel, const char *how)
 static void setup_maps(struct tc_bpf *skel)
 {
 	struct tc_cfg *c = &tc_opts.cfg;
-	int ncpus = libbpf_num_possible_cpus();
 
 	if (c->mode == TC_MODE_PCAP && common_opts.ringbuf_size == DEFAULT_RINGBUF)
 		common_opts.ringbuf_size = PCAP_RINGBUF_SIZE;
@@ -357,16 +288,15 @@ static void setup_maps(struct tc_bpf *skel)
 		verbose("--snaplen cut to %u bytes, a quarter of the ring buffer", c->snaplen);
 	}
 	/* Maps a mode does not use keep one entry: the verifier wants them all. */
-	bpf_map__set_max_entries(skel->maps.capture,
-				 c->mode == TC_MODE_PCAP && ncpus > 0 ? ncpus : 1);
-	if (c->mode != TC_MODE_STATS) {
+	c->counted = c->mode == TC_MODE_STATS || metrics_on();
+	if (!c->counted)
 		bpf_map__set_max_entries(skel->maps.protos, 1);
+	if (c->mode != TC_MODE_STATS)
 		bpf_map__set_max_entries(skel->maps.flows, 1);
-	}
 	skel->rodata->common_cfg = common_bpf_cfg();
 	skel->rodata->tc_cfg = *c;
-	skel->bss->tc_filter = tc_opts.filter;
-	memcpy(skel->bss->tc_drop, tc_opts.drop, sizeof(tc_opts.drop));
+	skel->bss->tc_filter = packet_opts.filter;
+	memcpy(skel->bss->tc_drop, packet_opts.drop, sizeof(packet_opts.drop));
 }
 
 /* Open and load for kind (what a previous try loaded destroyed first). */
@@ -375,6 +305,8 @@ static int load_for(enum tc_attach_kind kind, void *ctx, struct bpf_program **pr
 {
 	struct tc_bpf **skel = ctx;
 
+	if (*skel)
+		metrics_forget_object((*skel)->obj);
 	tc_bpf__destroy(*skel);
 	*step = "opening the BPF object";
 	*skel = tc_bpf__open();
@@ -388,42 +320,6 @@ static int load_for(enum tc_attach_kind kind, void *ctx, struct bpf_program **pr
 	return skel_try_load((*skel)->skeleton, false, step);
 }
 
-static int load_attach(struct tc_bpf **skel, struct tc_attachment *att)
-{
-	const char *step;
-	int err = tc_load_attach(tc_opts.attach, tc_opts.cfg.ifindex, tc_opts.dirs, load_for, skel,
-				 att, &step);
-
-	if (err == -ENODEV) {
-		err_msg("interface %s went away", tc_opts.dev);
-		return EXIT_RUNTIME;
-	}
-	return err ? report_bpf_error(step, err) : EXIT_OK;
-}
-
-static int cleanup(void)
-{
-	int n = tc_remove_filters(tc_opts.cfg.ifindex, PROG_PREFIX);
-
-	if (n < 0) {
-		err_msg("listing the filters on %s: %s", tc_opts.dev, strerror(-n));
-		return EXIT_RUNTIME;
-	}
-	fprintf(stderr, "%s: removed %d filter%s of ours from %s\n", prog_name, n,
-		n == 1 ? "" : "s", tc_opts.dev);
-	return EXIT_OK;
-}
-
-static int open_capture(void)
-{
-	pcap = pcap_writer_open(tc_opts.pcap_path,
-				tc_opts.dirs[TC_INGRESS] && tc_opts.dirs[TC_EGRESS],
-				tc_opts.cfg.snaplen);
-	if (!pcap)
-		err_msg("cannot write %s: %s", tc_opts.pcap_path, strerror(errno));
-	return pcap ? EXIT_OK : EXIT_RUNTIME;
-}
-
 const char *const tc_check_args[] = { "lo", "--ingress", "--egress", NULL };
 
 int cmd_tc(int argc, char **argv)
@@ -432,23 +328,27 @@ int cmd_tc(int argc, char **argv)
 	struct tc_bpf *skel = NULL;
 	int ret;
 
-	net_packet_rule_any(&tc_opts.filter);
 	parse_args(&argp, argc, argv, NULL);
 	check_options();
 	ret = setup_system();
-	if (ret || tc_opts.cleanup)
-		return ret ?: cleanup();
-	ret = load_attach(&skel, att);
-	if (!ret && tc_opts.pcap_path)
-		ret = open_capture();
+	if (ret || tc_attach_opts.cleanup)
+		return ret ?: tc_cleanup(tc_opts.cfg.ifindex, tc_opts.dev, PROG_PREFIX);
+	ret = tc_load_attach_dev(tc_opts.dev, tc_opts.cfg.ifindex, load_for, &skel, att);
+	if (!ret && tc_opts.pcap_path &&
+	    !(pcap = pcap_writer_open(tc_opts.pcap_path,
+				      tc_attach_opts.dirs[0] && tc_attach_opts.dirs[1],
+				      tc_opts.cfg.snaplen, common_opts.count)))
+		ret = EXIT_RUNTIME;
 	if (ret)
 		goto out;
+	watch_metrics(skel);
 	common_opts.timestamp = tc_opts.cfg.mode == TC_MODE_LOG;
 	out_init();
 	if (tc_opts.cfg.mode == TC_MODE_LOG)
 		packet_header();
-	ret = watch(skel,
-		    tc_attach_name(att[tc_opts.dirs[TC_INGRESS] ? TC_INGRESS : TC_EGRESS].kind));
+	ret = watch(
+		skel,
+		tc_attach_name(att[tc_attach_opts.dirs[TC_INGRESS] ? TC_INGRESS : TC_EGRESS].kind));
 	tc_detach(att, TC_DIRS);
 	/* --stats reported them with its last counts. */
 	if (!tc_opts.interval)

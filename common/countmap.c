@@ -6,10 +6,71 @@
 #include <bpf/libbpf.h>
 #include "countmap.h"
 
-struct pair {
-	uint64_t packets;
-	uint64_t bytes;
-};
+/* The keys, copied before any value is read: a key the BPF side adds meanwhile waits a turn. */
+static int read_keys(int fd, size_t key_size, unsigned char **keys, size_t *n)
+{
+	size_t cap = 0;
+	unsigned char *prev = NULL;
+
+	for (*n = 0;; (*n)++) {
+		if (*n == cap) {
+			unsigned char *k = realloc(*keys, (cap = cap ? cap * 2 : 64) * key_size);
+
+			if (!k)
+				return -ENOMEM;
+			*keys = k;
+		}
+		if (bpf_map_get_next_key(fd, prev, *keys + *n * key_size))
+			return errno == ENOENT ? 0 : -errno;
+		prev = *keys + *n * key_size;
+	}
+}
+
+static bool is_percpu(enum bpf_map_type type)
+{
+	return type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH ||
+	       type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+/* Each counter of a value read from the map, summed over its CPUs' copies (8-byte aligned). */
+static void sum_counters(const uint64_t *per_cpu, int ncpus, size_t n, uint64_t *sums)
+{
+	memset(sums, 0, n * sizeof(*sums));
+	for (int c = 0; c < ncpus; c++)
+		for (size_t i = 0; i < n; i++)
+			sums[i] += per_cpu[c * n + i];
+}
+
+int count_map_each(int map_fd, count_entry_fn fn, void *ctx)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	unsigned char *keys = NULL;
+	uint64_t *values = NULL, *sums = NULL;
+	int ncpus = 1, err;
+	size_t nkeys, n;
+
+	if (bpf_map_get_info_by_fd(map_fd, &info, &len))
+		return -errno;
+	if (is_percpu(info.type) && (ncpus = libbpf_num_possible_cpus()) < 0)
+		return ncpus;
+	n = (info.value_size + 7) / 8;
+	err = read_keys(map_fd, info.key_size, &keys, &nkeys);
+	values = calloc((size_t)ncpus * n ?: 1, sizeof(*values));
+	sums = calloc(n ?: 1, sizeof(*sums));
+	if (!err && (!values || !sums))
+		err = -ENOMEM;
+	for (size_t k = 0; !err && k < nkeys; k++) {
+		if (bpf_map_lookup_elem(map_fd, keys + k * info.key_size, values))
+			continue; /* evicted (LRU) since the keys were read */
+		sum_counters(values, ncpus, n, sums);
+		fn(ctx, keys + k * info.key_size, sums, n);
+	}
+	free(sums);
+	free(values);
+	free(keys);
+	return err;
+}
 
 static size_t sort_key_size;
 
@@ -22,71 +83,44 @@ static int by_bytes(const void *a, const void *b)
 	return memcmp(x->key, y->key, sort_key_size);
 }
 
-/* The keys, copied before any value is read: a key the BPF side adds meanwhile waits a turn. */
-static int read_keys(int fd, size_t key_size, struct count_table *t)
+static void add_row(void *ctx, const void *key, const uint64_t *counters, size_t n)
 {
-	size_t cap = 0;
-	unsigned char *prev = NULL;
+	struct count_table *t = ctx;
+	struct count_row *r;
 
-	for (;;) {
-		if (t->n == cap) {
-			unsigned char *k = realloc(t->keys, (cap = cap ? cap * 2 : 64) * key_size);
+	if (n < 2)
+		return;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 64;
+		void *rows = realloc(t->rows, cap * sizeof(*t->rows));
 
-			if (!k)
-				return -ENOMEM;
-			t->keys = k;
-		}
-		if (bpf_map_get_next_key(fd, prev, t->keys + t->n * key_size))
-			return errno == ENOENT ? 0 : -errno;
-		prev = t->keys + t->n * key_size;
-		t->n++;
+		if (rows)
+			t->rows = rows;
+		if (!rows || !(rows = realloc(t->keys, cap * t->key_size)))
+			return; /* the row is left out of a report short of memory */
+		t->keys = rows;
+		t->cap = cap;
 	}
-}
-
-static int sum_values(int fd, struct count_table *t, int ncpus)
-{
-	struct pair *per_cpu = calloc(ncpus, sizeof(*per_cpu));
-	size_t kept = 0;
-
-	t->rows = calloc(t->n ?: 1, sizeof(*t->rows));
-	if (!per_cpu || !t->rows) {
-		free(per_cpu);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < t->n; i++) {
-		struct count_row *r = &t->rows[kept];
-
-		if (bpf_map_lookup_elem(fd, t->keys + i * t->key_size, per_cpu))
-			continue; /* evicted (LRU) since the keys were read */
-		r->key = t->keys + i * t->key_size;
-		r->packets = r->bytes = 0;
-		for (int c = 0; c < ncpus; c++) {
-			r->packets += per_cpu[c].packets;
-			r->bytes += per_cpu[c].bytes;
-		}
-		kept++;
-	}
-	free(per_cpu);
-	t->n = kept;
-	return 0;
+	memcpy(t->keys + t->n * t->key_size, key, t->key_size);
+	r = &t->rows[t->n++];
+	r->packets = counters[0];
+	r->bytes = counters[1];
 }
 
 int count_table_read(int map_fd, size_t key_size, struct count_table *t)
 {
-	int ncpus = libbpf_num_possible_cpus();
 	int err;
 
 	memset(t, 0, sizeof(*t));
 	t->key_size = key_size;
-	if (ncpus < 0)
-		return ncpus;
-	err = read_keys(map_fd, key_size, t);
-	if (!err)
-		err = sum_values(map_fd, t, ncpus);
+	err = count_map_each(map_fd, add_row, t);
 	if (err) {
 		count_table_free(t);
 		return err;
 	}
+	/* The keys are where they will stay only now that the table has stopped growing. */
+	for (size_t i = 0; i < t->n; i++)
+		t->rows[i].key = t->keys + i * key_size;
 	sort_key_size = key_size;
 	qsort(t->rows, t->n, sizeof(*t->rows), by_bytes);
 	return 0;

@@ -20,7 +20,7 @@
 static volatile sig_atomic_t stop_signal;
 static double deadline;
 
-static double now_seconds(void)
+double monotonic_seconds(void)
 {
 	struct timespec ts;
 
@@ -44,7 +44,7 @@ void run_start(void)
 	sigaction(SIGTERM, &sa, NULL);
 	/* A closed pipe shows up as EPIPE on write, and ends the run cleanly. */
 	signal(SIGPIPE, SIG_IGN);
-	deadline = common_opts.duration > 0 ? now_seconds() + common_opts.duration : 0;
+	deadline = common_opts.duration > 0 ? monotonic_seconds() + common_opts.duration : 0;
 }
 
 static bool count_reached(void)
@@ -55,19 +55,19 @@ static bool count_reached(void)
 bool run_going(void)
 {
 	return !stop_signal && !out_closed() && !count_reached() &&
-	       !(deadline && now_seconds() >= deadline);
+	       !(deadline && monotonic_seconds() >= deadline);
 }
 
 bool run_sleep(double seconds)
 {
-	double end = now_seconds() + seconds;
+	double end = monotonic_seconds() + seconds;
 
 	while (run_going()) {
-		double left = end - now_seconds();
+		double left = end - monotonic_seconds();
 		struct timespec ts;
 
-		if (deadline && deadline - now_seconds() < left)
-			left = deadline - now_seconds();
+		if (deadline && deadline - monotonic_seconds() < left)
+			left = deadline - monotonic_seconds();
 		if (left <= 0)
 			break;
 		ts.tv_sec = (time_t)left;
@@ -102,7 +102,7 @@ static int poll_timeout_ms(void)
 
 	if (!deadline)
 		return POLL_MS;
-	left = (deadline - now_seconds()) * 1000;
+	left = (deadline - monotonic_seconds()) * 1000;
 	return left < 0 ? 0 : left < POLL_MS ? (int)left + 1 : POLL_MS;
 }
 
@@ -186,11 +186,11 @@ struct events_reader *events_reader_new(struct bpf_object *obj, event_fn fn, voi
 
 int events_reader_poll(struct events_reader *r, double seconds)
 {
-	double end = now_seconds() + seconds;
+	double end = monotonic_seconds() + seconds;
 	int ret = EXIT_OK;
 
 	while (ret == EXIT_OK && run_going()) {
-		double left_ms = (end - now_seconds()) * 1000;
+		double left_ms = (end - monotonic_seconds()) * 1000;
 		int n;
 
 		if (left_ms <= 0)
@@ -245,4 +245,18 @@ void lost_events_report(uint64_t lost)
 		(unsigned long long)lost);
 	if (out_json())
 		out_printf("{\"type\":\"lost\",\"count\":%llu}\n", (unsigned long long)lost);
+}
+
+int events_tick_loop(struct events_reader *r, double seconds, bool (*tick)(void *ctx, int *ret),
+		     void *ctx)
+{
+	int ret = EXIT_OK;
+
+	do {
+		if (r)
+			ret = events_reader_poll(r, seconds);
+		else
+			run_sleep(seconds);
+	} while (ret == EXIT_OK && tick(ctx, &ret) && run_going());
+	return ret;
 }

@@ -15,6 +15,8 @@ struct bpf_object;
 /* Turn one record into output rows; return 0, or a negative errno to stop with a failure. */
 typedef int (*event_fn)(void *ctx, const void *data, size_t size);
 
+/* CLOCK_MONOTONIC in seconds. */
+double monotonic_seconds(void);
 /* Install SIGINT/SIGTERM/SIGPIPE handling and start the --duration clock. */
 void run_start(void);
 /* False once a signal came, --duration passed, --count was reached or stdout closed. */
@@ -44,6 +46,13 @@ struct events_reader;
 struct events_reader *events_reader_new(struct bpf_object *obj, event_fn fn, void *ctx);
 int events_reader_poll(struct events_reader *r, double seconds);
 void events_reader_free(struct events_reader *r);
+/*
+ * The loop of a subcommand with work between records: poll r for up to seconds (r NULL: no
+ * records, sleep), then tick(ctx, &ret), until tick returns false, ret is no longer EXIT_OK or
+ * the run stops. Returns ret.
+ */
+int events_tick_loop(struct events_reader *r, double seconds, bool (*tick)(void *ctx, int *ret),
+		     void *ctx);
 
 /* Events the BPF side could not put in the ring buffer, summed over CPUs. */
 uint64_t lost_events_read(struct bpf_object *obj);

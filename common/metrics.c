@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "countmap.h"
 #include "dynlib.h"
 #include "events.h"
 #include "metrics.h"
@@ -31,6 +32,7 @@ struct metric_series {
 	size_t nlabels;
 	uint64_t value;	    /* counter, gauge, info: updated, or taken out of a map */
 	uint64_t value_now; /* a map's entry now */
+	uint64_t read;	    /* a count map's entries summed at this scrape */
 	/* histogram: counts kept (observed, or taken out of a map), and a map's entry now */
 	struct hist_log2 *kept, *now;
 };
@@ -481,11 +483,59 @@ static void read_source(struct metric_family *f)
 	hist_map_each(r.mm->fd, r.mm->key_size, r.mm->value_size, false, r.mm->cmp, read_entry, &r);
 }
 
+void metrics_watch_count_map(struct metrics_count_map *c)
+{
+	c->family->counts = c;
+	list_family(c->family);
+}
+
+static void add_count(void *ctx, const void *key, const uint64_t *counters, size_t n)
+{
+	struct metrics_count_map *c = ctx;
+	char values[METRIC_MAX_LABELS][METRIC_LABEL_SIZE];
+	const char *v[METRIC_MAX_LABELS];
+	struct metric_series *s;
+
+	if (c->column >= n || !c->labels(c->ctx, key, values))
+		return;
+	for (size_t i = 0; i < METRIC_MAX_LABELS; i++)
+		v[i] = values[i];
+	s = series_of(c->family, c->family->labels, v, count_labels(c->family));
+	if (s)
+		s->read += counters[c->column];
+}
+
+/*
+ * The map's counters now into the series; call with the family locked. A walk that fails keeps
+ * the last values: a counter never goes back.
+ */
+static void read_counts(struct metrics_count_map *c)
+{
+	struct metric_family *f = c->family;
+
+	for (size_t i = 0; i < f->nseries; i++)
+		f->series[i].read = 0;
+	if (count_map_each(c->fd, add_count, c))
+		return;
+	for (size_t i = 0; i < f->nseries; i++)
+		if (f->series[i].read > f->series[i].value)
+			f->series[i].value = f->series[i].read;
+}
+
 void metrics_add_object(struct bpf_object *obj)
 {
 	pthread_mutex_lock(&m.lock);
 	if (metrics_on() && m.nobjs < ARRAY_SIZE(m.objs))
 		m.objs[m.nobjs++] = obj;
+	pthread_mutex_unlock(&m.lock);
+}
+
+void metrics_forget_object(struct bpf_object *obj)
+{
+	pthread_mutex_lock(&m.lock);
+	for (size_t i = 0; i < m.nobjs; i++)
+		if (m.objs[i] == obj)
+			m.objs[i--] = m.objs[--m.nobjs];
 	pthread_mutex_unlock(&m.lock);
 }
 
@@ -633,6 +683,8 @@ static void family(struct strbuf *sb, struct metric_family *f)
 	pthread_mutex_lock(&f->lock);
 	if (f->source)
 		read_source(f);
+	if (f->counts)
+		read_counts(f->counts);
 	header(sb, f->name, f->help, f->type);
 	for (size_t i = 0; i < f->nseries; i++) {
 		const struct metric_series *s = &f->series[i];

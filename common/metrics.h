@@ -6,9 +6,10 @@
  *
  * A subcommand declares its families once (name, help, type, label names) and feeds them where it
  * decides its numbers: metrics_add() for a counter where it prints an event, metrics_set() for a
- * gauge where it prints a report, metrics_observe() for a latency histogram, or
- * metrics_watch_map() for the counters and log2 histograms a BPF map holds (read at each scrape).
- * This file only formats. Self-metrics come for free: build and program info, lost events, program run
+ * gauge where it prints a report, metrics_observe() for a latency histogram, or, read at each
+ * scrape, metrics_watch_map() for the counters and log2 histograms a BPF hash map holds and
+ * metrics_watch_count_map() for the counters of a (per-CPU) counter map. This
+ * file only formats. Self-metrics come for free: build and program info, lost events, program run
  * counts and times (which the kernel keeps under kernel.bpf_stats_enabled), and what the series
  * cap dropped.
  *
@@ -37,6 +38,7 @@ enum metric_type {
 };
 
 struct metrics_map;
+struct metrics_count_map;
 struct metric_series;
 
 struct metric_family {
@@ -53,6 +55,7 @@ struct metric_family {
 	size_t nseries, cap;
 	size_t *index, index_cap; /* open addressing by label hash: series number + 1, 0 free */
 	struct metrics_map *source;
+	struct metrics_count_map *counts;
 	struct metric_family *next;
 	bool listed;
 };
@@ -100,6 +103,8 @@ void metrics_stop(void);
 /* A loaded object: its programs go into build info and run statistics, its lost events counted. */
 struct bpf_object;
 void metrics_add_object(struct bpf_object *obj);
+/* Before obj is destroyed while serving (a load tried again another way): no scrape reads it. */
+void metrics_forget_object(struct bpf_object *obj);
 
 void metrics_add(struct metric_family *f, const char *const *values, uint64_t delta);
 void metrics_set(struct metric_family *f, const char *const *values, uint64_t value);
@@ -140,6 +145,23 @@ struct metrics_map {
 };
 
 void metrics_watch_map(struct metrics_map *m);
+
+/*
+ * A BPF map whose values are u64 counters (per-CPU ones summed over the CPUs), exported as the
+ * counter family: at each scrape the counter at index column of every entry's value becomes the
+ * series that labels() names, in the order of the family's label names. Entries that labels()
+ * names alike add up into one series; an entry it returns false for is left out.
+ */
+#define METRIC_LABEL_SIZE 256
+struct metrics_count_map {
+	struct metric_family *family;
+	int fd;
+	size_t column;
+	bool (*labels)(void *ctx, const void *key, char (*values)[METRIC_LABEL_SIZE]);
+	void *ctx;
+};
+
+void metrics_watch_count_map(struct metrics_count_map *m);
 
 /* What a scrape answers: every family, then the self-metrics. The caller frees it. */
 struct strbuf metrics_text(void);

@@ -3,6 +3,7 @@
 #include <string.h>
 #include "countmap.h"
 #include "flags.h"
+#include "metrics.h"
 #include "netrule.h"
 #include "output.h"
 #include "packetfmt.h"
@@ -389,4 +390,71 @@ void rule_counts_print(const char *type, const char *opt, const char *done,
 		out_u64(&rule_fields[1], count);
 		out_row_end();
 	}
+}
+
+struct dir_names {
+	const char *const *names;
+	size_t n;
+};
+
+static bool proto_labels(void *ctx, const void *key, char (*values)[METRIC_LABEL_SIZE])
+{
+	const struct dir_names *d = ctx;
+	const struct packet_proto_key *k = key;
+	struct packet_info p = { .ethertype = k->ethertype, .proto = k->proto };
+	struct strbuf sb = {};
+
+	packet_proto(&sb, &p);
+	snprintf(values[0], METRIC_LABEL_SIZE, "%s", k->dir < d->n ? d->names[k->dir] : "?");
+	snprintf(values[1], METRIC_LABEL_SIZE, "%.*s", (int)sb.len, sb.buf ?: "");
+	sb_free(&sb);
+	return true;
+}
+
+void packet_metrics_watch(struct metric_family *packets, struct metric_family *bytes, int protos_fd,
+			  const char *const *dir_names, size_t ndirs)
+{
+	static struct dir_names dirs;
+	static struct metrics_count_map maps[2];
+
+	dirs = (struct dir_names){ dir_names, ndirs };
+	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
+		maps[i] = (struct metrics_count_map){
+			.family = i ? bytes : packets,
+			.fd = protos_fd,
+			.column = i, /* struct packet_counter */
+			.labels = proto_labels,
+			.ctx = &dirs,
+		};
+		metrics_watch_count_map(&maps[i]);
+	}
+}
+
+struct rule_texts {
+	const char *const *rules;
+	size_t n;
+};
+
+static bool rule_labels(void *ctx, const void *key, char (*values)[METRIC_LABEL_SIZE])
+{
+	const struct rule_texts *r = ctx;
+	uint32_t i;
+
+	memcpy(&i, key, sizeof(i));
+	if (i >= r->n)
+		return false;
+	snprintf(values[0], METRIC_LABEL_SIZE, "%s", r->rules[i]);
+	return true;
+}
+
+void rule_counts_watch(struct metric_family *f, const char *const *rules, size_t n, int map_fd)
+{
+	static struct rule_texts texts;
+	static struct metrics_count_map map;
+
+	texts = (struct rule_texts){ rules, n };
+	map = (struct metrics_count_map){
+		.family = f, .fd = map_fd, .labels = rule_labels, .ctx = &texts
+	};
+	metrics_watch_count_map(&map);
 }

@@ -55,4 +55,15 @@ int packet_stats_print(int protos_fd, int flows_fd, size_t top, const char *cons
 void rule_counts_print(const char *type, const char *opt, const char *done,
 		       const char *const *rules, size_t n, int map_fd, bool rows);
 
+/*
+ * --metrics: the counters of the map packet_stats_print() reads as protos, served at each scrape
+ * as the counter families packets and bytes, labelled direction (dir_names) and protocol (as the
+ * "proto" rows name it). Once per run; the names must outlive it.
+ */
+struct metric_family;
+void packet_metrics_watch(struct metric_family *packets, struct metric_family *bytes, int protos_fd,
+			  const char *const *dir_names, size_t ndirs);
+/* --metrics: the counters rule_counts_print() reads, as family f labelled rule. Once per run. */
+void rule_counts_watch(struct metric_family *f, const char *const *rules, size_t n, int map_fd);
+
 #endif

@@ -7,6 +7,7 @@
 #include <pcap/pcap.h>
 #include "dynlib.h"
 #include "pcapwrite.h"
+#include "util.h"
 
 #define ETH_ALEN	6
 #define ETH_HLEN	14
@@ -22,6 +23,7 @@ struct pcap_writer {
 	FILE *file;
 	bool cooked;
 	uint32_t snaplen;
+	uint64_t frames, max;
 	uint8_t *buf; /* a record being built: a header, a tag put back, then the frame */
 };
 
@@ -41,18 +43,19 @@ static bool pcap_loaded(void)
 	return lib.pcap_close || !DYNLIB_LOAD(lib, sonames, "pcap output");
 }
 
-struct pcap_writer *pcap_writer_open(const char *path, bool cooked, uint32_t snaplen)
+struct pcap_writer *pcap_writer_open(const char *path, bool cooked, uint32_t snaplen, uint64_t max)
 {
 	struct pcap_writer *w;
 
-	if (!pcap_loaded()) {
-		errno = ELIBACC;
+	if (!pcap_loaded())
+		return NULL; /* it said why */
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		err_msg("cannot write %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return NULL;
 	w->cooked = cooked;
+	w->max = max;
 	w->snaplen = snaplen;
 	w->buf = malloc(snaplen + SLL2_HLEN + VLAN_HLEN);
 	w->file = strcmp(path, "-") ? fopen(path, "we") : stdout;
@@ -67,10 +70,14 @@ struct pcap_writer *pcap_writer_open(const char *path, bool cooked, uint32_t sna
 		goto fail;
 	return w;
 fail:
-	if (!errno)
-		errno = ENOMEM;
+	err_msg("cannot write %s: %s", path, strerror(errno ?: ENOMEM));
 	pcap_writer_close(w);
 	return NULL;
+}
+
+bool pcap_writer_full(const struct pcap_writer *w)
+{
+	return w->max && w->frames >= w->max;
 }
 
 static void put16(uint8_t *p, uint16_t v)
@@ -126,8 +133,18 @@ void pcap_writer_frame(struct pcap_writer *w, const uint8_t *frame, uint32_t cap
 	};
 	uint32_t n, added = m->vlan ? VLAN_HLEN : 0;
 
+	if (pcap_writer_full(w))
+		return;
+	w->frames++;
 	if (cap > w->snaplen)
 		cap = w->snaplen;
+	if (!w->cooked && !m->vlan) {
+		/* The frame as it is: written from where it lies, not copied first. */
+		h.caplen = cap;
+		h.len = len;
+		pcap_dump((u_char *)w->dumper, &h, frame);
+		return;
+	}
 	if (!w->cooked || cap < ETH_HLEN) {
 		n = with_tag(w, 0, frame, cap, m);
 		h.len = len + added;

@@ -26,12 +26,14 @@ struct pcap_frame_meta {
 };
 
 /*
- * Open path ("-": stdout) for records of up to snaplen bytes; cooked: Linux cooked v2, else
- * Ethernet. NULL with errno set.
+ * Open path ("-": stdout) for records of up to snaplen bytes, at most max of them (0: no limit);
+ * cooked: Linux cooked v2, else Ethernet. NULL, having said why on stderr.
  */
-struct pcap_writer *pcap_writer_open(const char *path, bool cooked, uint32_t snaplen);
+struct pcap_writer *pcap_writer_open(const char *path, bool cooked, uint32_t snaplen, uint64_t max);
+/* Whether max frames have been written. */
+bool pcap_writer_full(const struct pcap_writer *w);
 
-/* One Ethernet frame of len bytes, of which cap were copied. */
+/* One Ethernet frame of len bytes, of which cap were copied (nothing once full). */
 void pcap_writer_frame(struct pcap_writer *w, const uint8_t *frame, uint32_t cap, uint32_t len,
 		       const struct pcap_frame_meta *m);
 

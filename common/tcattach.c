@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "check.h"
+#include "setup.h"
 #include "tcattach.h"
 #include "util.h"
 
@@ -242,6 +243,20 @@ int tc_load_attach(enum tc_attach_kind want, int ifindex, const bool dirs[2], tc
 	return load_attach_as(TC_ATTACH_CLSACT, ifindex, dirs, load, ctx, att, step);
 }
 
+int tc_load_attach_dev(const char *dev, int ifindex, tc_load_fn load, void *ctx,
+		       struct tc_attachment att[2])
+{
+	const char *step;
+	int err = tc_load_attach(tc_attach_opts.kind, ifindex, tc_attach_opts.dirs, load, ctx, att,
+				 &step);
+
+	if (err == -ENODEV) {
+		err_msg("interface %s went away", dev);
+		return EXIT_RUNTIME;
+	}
+	return err ? report_bpf_error(step, err) : EXIT_OK;
+}
+
 static void detach_filter(struct tc_attachment *a)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex,
@@ -309,3 +324,73 @@ bool netdev_still_there(int ifindex, const char *name)
 
 	return if_indextoname(ifindex, now) && !strcmp(now, name);
 }
+
+int tc_cleanup(int ifindex, const char *dev, const char *prefix)
+{
+	int n = tc_remove_filters(ifindex, prefix);
+
+	if (n < 0) {
+		err_msg("listing the filters on %s: %s", dev, strerror(-n));
+		return EXIT_RUNTIME;
+	}
+	fprintf(stderr, "%s: removed %d filter%s of ours from %s\n", prog_name, n,
+		n == 1 ? "" : "s", dev);
+	return EXIT_OK;
+}
+
+/* Between the common options' keys (0x1000...) and the subcommands' (OPT_SUB, 0x2000...). */
+enum {
+	OPT_INGRESS = 0x1900,
+	OPT_EGRESS,
+	OPT_ATTACH,
+	OPT_CLEANUP,
+};
+
+struct tc_attach_opts tc_attach_opts;
+
+static const struct argp_option options[] = {
+	{ "ingress", OPT_INGRESS, NULL, 0, "Packets the device receives (the default)", 0 },
+	{ "egress", OPT_EGRESS, NULL, 0, "Packets the device sends", 0 },
+	{ "attach", OPT_ATTACH, "HOW", 0, "tcx or clsact (default: tcx where the kernel has it)",
+	  0 },
+	{ "cleanup", OPT_CLEANUP, NULL, 0,
+	  "Remove the filters a killed ebpftrace left on DEV (clsact kernels), and exit", 0 },
+	{},
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct tc_attach_opts *o = &tc_attach_opts;
+
+	(void)state;
+	switch (key) {
+	case OPT_INGRESS:
+	case OPT_EGRESS:
+		o->dirs[key == OPT_EGRESS] = true;
+		break;
+	case OPT_ATTACH:
+		o->kind = tc_attach_by_name(arg);
+		if ((int)o->kind < 0)
+			usage_error("invalid --attach '%s': expected tcx or clsact", arg);
+		break;
+	case OPT_CLEANUP:
+		o->cleanup = true;
+		break;
+	case ARGP_KEY_END:
+		if (!o->dirs[0] && !o->dirs[1])
+			o->dirs[0] = true;
+		return ARGP_ERR_UNKNOWN;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const char *tc_attach_dirs_text(void)
+{
+	const bool *d = tc_attach_opts.dirs;
+
+	return d[0] && d[1] ? "ingress, egress" : d[1] ? "egress" : "ingress";
+}
+
+const struct argp tc_attach_argp = { .options = options, .parser = parse_opt };

@@ -9,6 +9,7 @@
 #ifndef EBPFTRACE_TCATTACH_H
 #define EBPFTRACE_TCATTACH_H
 
+#include <argp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +66,13 @@ int tc_load_attach(enum tc_attach_kind want, int ifindex, const bool dirs[2], tc
 		   void *ctx, struct tc_attachment att[2], const char **step);
 
 /*
+ * tc_load_attach() as tc_attach_opts say, on the device dev (ifindex). Returns an exit code,
+ * having said what failed.
+ */
+int tc_load_attach_dev(const char *dev, int ifindex, tc_load_fn load, void *ctx,
+		       struct tc_attachment att[2]);
+
+/*
  * Remove what tc_attach() added on these, then each qdisc we created that is left empty.
  * Entries with nothing attached are skipped; a device that is gone took everything with it.
  */
@@ -76,6 +84,28 @@ void tc_detach(struct tc_attachment *a, size_t n);
  * removed, or a negative errno.
  */
 int tc_remove_filters(int ifindex, const char *prefix);
+/* --cleanup: tc_remove_filters() on dev, saying on stderr how many. Returns an exit code. */
+int tc_cleanup(int ifindex, const char *dev, const char *prefix);
+
+/*
+ * The options of a subcommand on tc: --ingress and --egress (neither: ingress), --attach tcx|clsact
+ * and --cleanup. A child parser: put TC_ATTACH_ARGP_CHILD in the subcommand's children.
+ */
+struct tc_attach_opts {
+	bool dirs[2];		  /* [0] ingress, [1] egress */
+	enum tc_attach_kind kind; /* TC_ATTACH_NONE: TCX where the kernel has it, else clsact */
+	bool cleanup;
+};
+
+extern struct tc_attach_opts tc_attach_opts;
+/* The directions of tc_attach_opts as words: "ingress", "egress" or "ingress, egress". */
+const char *tc_attach_dirs_text(void);
+extern const struct argp tc_attach_argp;
+
+#define TC_ATTACH_ARGP_CHILD                        \
+	{                                           \
+		&tc_attach_argp, 0, "Attaching:", 0 \
+	}
 
 /* Whether ifindex is still the device called name (it may have gone away, or been renamed). */
 bool netdev_still_there(int ifindex, const char *name);

@@ -21,6 +21,7 @@ import time
 
 import lib
 from lib import BINARY, Tracer, assert_usage_error, helper, json_lines, wait_for
+from test_metrics import free_port, promtool_check, samples, value
 
 _ids = itertools.count()
 A4, B4 = "198.51.100.1", "198.51.100.2"
@@ -317,6 +318,60 @@ def test_capture_both_directions_to_stdout():
         == 10, text
 
 
+def pcap_records(path):
+    """(caplen, len, bytes) of each record of a pcap file (libpcap's own format)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    off, out = 24, []
+    while off < len(data):
+        _, _, caplen, length = struct.unpack_from("<IIII", data, off)
+        out.append((caplen, length, data[off + 16:off + 16 + caplen]))
+        off += 16 + caplen
+    return out
+
+
+SEND_BULK = """
+import socket, sys
+s = socket.create_connection((sys.argv[1], 9000))
+s.sendall(b"x" * int(sys.argv[2]))
+s.close()
+"""
+
+
+def test_capture_copies_gso_packets_whole(tmp="/tmp"):
+    """A bulk TCP transfer: GSO packets of up to 64 KiB, each written whole, its last byte too,
+    and the data frames cover the 8 MiB sent (Ethernet, IPv4 and TCP with timestamps: 66 bytes
+    of headers)."""
+    path = os.path.join(tmp, f"ebpftrace-tc-gso-{os.getpid()}.pcap")
+    try:
+        with pair() as p:
+            server = subprocess.Popen(
+                ["ip", "netns", "exec", p.ns_b, "python3", "-c",
+                 "import socket\n"
+                 "c, _ = socket.create_server(('198.51.100.2', 9000)).accept()\n"
+                 "while c.recv(1 << 20): pass\n"])
+            t = NsTracer(p.ns_b, ["tc", p.dev_b, "--proto", "tcp", "-w", path])
+            p.in_a("python3", "-c", SEND_BULK, B4, str(8 << 20))
+            server.wait(timeout=30)
+            rc, _, err = t.stop()
+        assert rc == 0, err
+        records = pcap_records(path)
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+    assert all(caplen == length for caplen, length, _ in records), \
+        [(c, n) for c, n, _ in records if c != n][:10]
+    big = [frame for _, length, frame in records if length > 9216]
+    assert big, sorted({n for _, n, _ in records})
+    assert all(frame.endswith(b"x" * 64) for frame in big)
+    # The stream the data frames cover (sequence numbers: a retransmission covers nothing new).
+    data = [(struct.unpack_from(">I", f, 38)[0], len(f) - 66) for _, _, f in records
+            if f.endswith(b"x")]
+    ends = [((seq - data[0][0]) % (1 << 32)) + n for seq, n in data]
+    starts = [(seq - data[0][0]) % (1 << 32) for seq, _ in data]
+    assert max(ends) - min(starts) == 8 << 20, (min(starts), max(ends))
+
+
 def tcp_out_segments(p):
     """Segments namespace A's TCP has sent: new ones (OutSegs) and retransmitted ones."""
     snmp = p.in_a("cat", "/proc/net/snmp").stdout.decode().splitlines()
@@ -336,6 +391,49 @@ except OSError as e:
 """
 
 
+SCRAPE = """
+import sys, urllib.request
+with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=10) as r:
+    sys.stdout.write(r.read().decode())
+"""
+
+
+def scrape_in(p, port):
+    """/metrics of an ebpftrace serving on 127.0.0.1:port in namespace B."""
+    r = p.in_b("python3", "-c", SCRAPE, str(port), check=False)
+    assert r.returncode == 0, r.stderr.decode()
+    return r.stdout.decode()
+
+
+def test_metrics_count_100_pings_in_every_mode(tmp="/tmp"):
+    path = os.path.join(tmp, f"ebpftrace-tc-metrics-{os.getpid()}.pcap")
+    modes = {"log": ["--quiet"], "pcap": ["-w", path], "stats": ["--stats", "60", "--quiet"]}
+    ports = {mode: free_port() for mode in modes}
+    try:
+        with pair() as p:
+            p.static_neighbors()
+            tracers = {mode: NsTracer(p.ns_b, ["tc", p.dev_b, "--ingress", "--egress",
+                                               "--metrics", str(ports[mode])] + args)
+                       for mode, args in modes.items()}
+            p.ping(B4, 100)
+            texts = {mode: scrape_in(p, ports[mode]) for mode in modes}
+            for t in tracers.values():
+                rc, _, err = t.stop()
+                assert rc == 0, err
+            assert "ebpftrace_tc" not in p.tc_state()
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+    for mode, text in texts.items():
+        promtool_check(text)
+        smp = samples(text)
+        for d in ("ingress", "egress"):
+            got = [value(smp, f"ebpftrace_tc_{what}_total", direction=d, protocol="icmp")
+                   for what in ("packets", "bytes")]
+            assert got == [100, 9800], (mode, d, got, text)
+        assert "# TYPE ebpftrace_tc_drops_total counter" in text, text
+
+
 def test_drop_rule_blocks_one_port():
     with pair() as p:
         server = subprocess.Popen(
@@ -346,11 +444,14 @@ def test_drop_rule_blocks_one_port():
              "time.sleep(30)"], stdout=subprocess.PIPE)
         try:
             assert server.stdout.readline() == b"up\n"
-            t = NsTracer(p.ns_b, ["tc", p.dev_b, "--json", "--drop", "tcp:dport=8080"])
+            port = free_port()
+            t = NsTracer(p.ns_b, ["tc", p.dev_b, "--json", "--drop", "tcp:dport=8080",
+                                  "--drop", "udp", "--metrics", str(port)])
             before = tcp_out_segments(p)
             blocked = p.in_a("python3", "-c", CONNECT, B4, "8080").stdout.decode()
             syns = tcp_out_segments(p) - before
             allowed = p.in_a("python3", "-c", CONNECT, B4, "8081").stdout.decode()
+            scraped = samples(scrape_in(p, port))
             rc, out, err = t.stop()
         finally:
             server.kill()
@@ -358,7 +459,10 @@ def test_drop_rule_blocks_one_port():
     assert rc == 0, err
     assert blocked.startswith("failed") and allowed.startswith("connected"), (blocked, allowed)
     drops = json_lines(out, "drop")
-    assert drops == [{"type": "drop", "rule": "tcp:dport=8080", "packets": syns}], (drops, syns)
+    assert drops == [{"type": "drop", "rule": "tcp:dport=8080", "packets": syns},
+                     {"type": "drop", "rule": "udp", "packets": 0}], (drops, syns)
+    assert value(scraped, "ebpftrace_tc_drops_total", rule="tcp:dport=8080") == syns, scraped
+    assert ("ebpftrace_tc_drops_total", frozenset({("rule", "udp")})) in scraped, scraped
     assert syns >= 2
     logged = [e for e in json_lines(out, "packet") if e.get("dropped")]
     assert len(logged) == syns and all(e["dport"] == 8080 and e["tcp_flags"] == "SYN"

@@ -88,7 +88,7 @@ static void check_capture(bool cooked, bool vlan, int linktype, const uint8_t *w
 	pcap_t *r;
 
 	close(mkstemp(path));
-	w = pcap_writer_open(path, cooked, 128);
+	w = pcap_writer_open(path, cooked, 128, 0);
 	CHECK(w);
 	if (!w)
 		return;
