@@ -142,7 +142,7 @@ void pcap_writer_frame(struct pcap_writer *w, const uint8_t *frame, uint32_t cap
 		/* The frame as it is: written from where it lies, not copied first. */
 		h.caplen = cap;
 		h.len = len;
-		pcap_dump((u_char *)w->dumper, &h, frame);
+		lib.pcap_dump((u_char *)w->dumper, &h, frame);
 		return;
 	}
 	if (!w->cooked || cap < ETH_HLEN) {
