@@ -435,6 +435,7 @@ int cmd_tc(int argc, char **argv)
 	net_packet_rule_any(&tc_opts.filter);
 	parse_args(&argp, argc, argv, NULL);
 	check_options();
+	setup_require_caps(1ull << CAP_BPF | 1ull << CAP_NET_ADMIN);
 	ret = setup_system();
 	if (ret || tc_opts.cleanup)
 		return ret ?: cleanup();
