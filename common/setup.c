@@ -326,20 +326,19 @@ int report_bpf_error(const char *what, int err)
 
 	if (err > 0)
 		err = -err;
+	/*
+	 * CAP_BPF and CAP_PERFMON were checked first. Without CAP_SYS_ADMIN a refusal may be for
+	 * want of it (mounting tracefs, uprobes on some kernels): grant it before blaming the kernel.
+	 */
+	if ((err == -EPERM || err == -EACCES) && !have_cap(CAP_SYS_ADMIN)) {
+		err_msg("%s failed: %s: it needs CAP_SYS_ADMIN here, which is missing", what,
+			errno_name(-err));
+		return EXIT_RUNTIME;
+	}
 	switch (-err) {
 	case EPERM:
-	case EACCES:
-		/*
-		 * CAP_BPF and CAP_PERFMON were checked first. Without CAP_SYS_ADMIN the refusal may
-		 * be ours (mounting tracefs, uprobes on some kernels): grant it before blaming the
-		 * kernel. With it, the kernel's policy refuses this program type.
-		 */
-		if (!have_cap(CAP_SYS_ADMIN)) {
-			err_msg("%s failed: %s: it needs CAP_SYS_ADMIN here, which is missing",
-				what, errno_name(-err));
-			return EXIT_RUNTIME;
-		}
-		err_msg("%s failed: the kernel refused it (%s)%s", what, errno_name(-err), hint);
+		/* We are privileged: the kernel's policy refuses this program type. */
+		err_msg("%s failed: the kernel refused it (EPERM)%s", what, hint);
 		return EXIT_UNSUPPORTED;
 	case ENOENT:
 	case EOPNOTSUPP:
