@@ -435,7 +435,8 @@ int cmd_tc(int argc, char **argv)
 	net_packet_rule_any(&tc_opts.filter);
 	parse_args(&argp, argc, argv, NULL);
 	check_options();
-	setup_require_caps(1ull << CAP_BPF | 1ull << CAP_NET_ADMIN);
+	/* sched_cls programs need CAP_NET_ADMIN; the 6.1 verifier also wants CAP_PERFMON for ours. */
+	setup_require_caps(1ull << CAP_BPF | 1ull << CAP_PERFMON | 1ull << CAP_NET_ADMIN);
 	ret = setup_system();
 	if (ret || tc_opts.cleanup)
 		return ret ?: cleanup();

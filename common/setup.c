@@ -66,10 +66,17 @@ static bool cap_granted(int cap)
 	return have_cap(cap) || have_cap(CAP_SYS_ADMIN);
 }
 
+/* Names as a list: "A", "A and B", "A, B and C". */
 static void append_name(char *buf, size_t size, const char *name)
 {
-	size_t len = strlen(buf);
+	char *last = strstr(buf, " and ");
+	size_t len;
 
+	if (last) {
+		memmove(last + 1, last + 4, strlen(last + 4) + 1);
+		*last = ',';
+	}
+	len = strlen(buf);
 	snprintf(buf + len, size - len, "%s%s", len ? " and " : "", name);
 }
 
