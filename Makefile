@@ -185,13 +185,14 @@ clean:
 		build/*.skel.h build/vmlinux.h build/versions.ok build/fuzz
 
 # Debian 12 has libbpf 1.1 and bpftool 7.1 in main: take both from bookworm-backports (and the
-# elfutils libraries that libbpf-dev there depends on).
+# elfutils libraries that libbpf-dev there depends on), from the mirror the machine's own bookworm
+# source uses (scripts/backports-source).
 BACKPORTS_PKGS	:= libbpf-dev bpftool libelf-dev libdw-dev
 # bpftrace and libbpf-tools (/usr/sbin/opensnoop...) are what bench/run compares with.
 DEPS_PKGS	:= clang llvm make gcc pkg-config zlib1g-dev python3 clang-format iproute2 \
 		   qemu-system-x86 busybox-static cpio kmod xz-utils bpftrace \
 		   libc6-dbg mandoc groff-base liburing-dev libpcap-dev tcpdump iperf3 iputils-ping \
-		   libmicrohttpd-dev prometheus libclang-rt-dev valgrind libbpf-tools
+		   libmicrohttpd-dev prometheus libclang-rt-dev valgrind libbpf-tools jq
 deps:
 	@missing=$$(for p in $(BACKPORTS_PKGS) $(DEPS_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -201,9 +202,7 @@ deps:
 	 . /etc/os-release; bp=; \
 	 if [ "$$VERSION_CODENAME" = bookworm ]; then \
 		bp="-t bookworm-backports"; \
-		grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/ || \
-		echo 'deb http://deb.debian.org/debian bookworm-backports main' \
-			> /etc/apt/sources.list.d/bookworm-backports.list; \
+		scripts/backports-source /etc/apt bookworm || exit 1; \
 	 fi; \
 	 export DEBIAN_FRONTEND=noninteractive; \
 	 apt-get update -qq && \

@@ -27,7 +27,15 @@
 #include "uprobe.h"
 #include "util.h"
 
-enum { OPT_TOP = OPT_SUB, OPT_PREFIX, OPT_COMBINED, OPT_PERCPU, OPT_MAX_ALLOCS, OPT_MAX_STACKS };
+enum {
+	OPT_TOP = OPT_SUB,
+	OPT_PREFIX,
+	OPT_COMBINED,
+	OPT_PERCPU,
+	OPT_MAX_ALLOCS,
+	OPT_MAX_STACKS,
+	OPT_OLDER,
+};
 
 /* Distinct stacks kept: the kernel's are many more than one process's. */
 #define USER_STACKS   16384
@@ -72,7 +80,7 @@ static const struct argp_option options[] = {
 	{ "top", OPT_TOP, "N", 0, "Show the N stacks with the most outstanding bytes (default 10)",
 	  0 },
 	{ "show-allocs", 'a', NULL, 0, "Also list each outstanding allocation", 0 },
-	{ "older", 'o', "MS", 0, "Only allocations older than MS milliseconds", 0 },
+	{ "older", OPT_OLDER, "MS", 0, "Only allocations older than MS milliseconds", 0 },
 	{ "sample", 's', "N", 0, "Record one allocation in N, chosen at random in the kernel", 0 },
 	{ "min-size", 'z', "SIZE", 0, "Only allocations of at least SIZE bytes", 0 },
 	{ "max-size", 'Z', "SIZE", 0, "Only allocations of at most SIZE bytes", 0 },
@@ -128,7 +136,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'a':
 		opts.show_allocs = true;
 		break;
-	case 'o':
+	case OPT_OLDER:
 		opts.older_ms = opt_u64("--older", arg, 1, UINT64_MAX / 1000000);
 		break;
 	case 's':

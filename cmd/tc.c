@@ -330,6 +330,8 @@ int cmd_tc(int argc, char **argv)
 
 	parse_args(&argp, argc, argv, NULL);
 	check_options();
+	/* sched_cls programs need CAP_NET_ADMIN; the 6.1 verifier also wants CAP_PERFMON for ours. */
+	setup_require_caps(1ull << CAP_BPF | 1ull << CAP_PERFMON | 1ull << CAP_NET_ADMIN);
 	ret = setup_system();
 	if (ret || tc_attach_opts.cleanup)
 		return ret ?: tc_cleanup(tc_opts.cfg.ifindex, tc_opts.dev, PROG_PREFIX);

@@ -6,6 +6,7 @@
 #include "cgroup.h"
 #include "metrics.h"
 #include "opts.h"
+#include "output.h"
 #include "util.h"
 
 /* Room for ~10 ms of events at 1M/s; each MiB costs about 1.8 MB of RSS (mapped twice). */
@@ -26,6 +27,7 @@ static const struct argp_option common_options[] = {
 	{ "count", OPT_COUNT, "N", 0, "Stop after N events", 0 },
 	{ "timestamp", 'T', NULL, 0, "Print a TIME column (local time)", 0 },
 	{ "json", OPT_JSON, NULL, 0, "One JSON object per line (NDJSON)", 0 },
+	{ "output", 'o', "FILE", 0, "Write the table or JSON to FILE (-: standard output)", 0 },
 	{ "verbose", 'v', NULL, 0, "Explain attach choices; show libbpf messages", 0 },
 	{ "ringbuf-size", OPT_RINGBUF, "SIZE", 0,
 	  "Ring buffer size, a power of two (e.g. 256K, 4M; default 1M)", 0 },
@@ -56,6 +58,19 @@ static void set_ringbuf_size(const char *arg)
 		usage_error("invalid --ringbuf-size '%s': expected a power of two from 4K to 1G",
 			    arg);
 	common_opts.ringbuf_size = v;
+}
+
+static void open_output(void)
+{
+	int err;
+
+	if (!common_opts.output || !strcmp(common_opts.output, "-"))
+		return;
+	err = out_open(common_opts.output);
+	if (err) {
+		err_msg("cannot write --output '%s': %s", common_opts.output, strerror(-err));
+		exit(EXIT_RUNTIME);
+	}
 }
 
 static error_t parse_common(int key, char *arg, struct argp_state *state)
@@ -108,10 +123,18 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 	case OPT_QUIET:
 		common_opts.quiet = true;
 		break;
+	case 'o':
+		if (!*arg)
+			usage_error("invalid --output '': expected a file name, or - for stdout");
+		common_opts.output = arg;
+		break;
 	case ARGP_KEY_END:
 		if (common_opts.quiet && !metrics_on())
 			usage_error(
 				"--quiet needs --metrics: without it nothing would be reported");
+		return ARGP_ERR_UNKNOWN;
+	case ARGP_KEY_SUCCESS: /* after every parser's checks: a bad command line creates no file */
+		open_output();
 		return ARGP_ERR_UNKNOWN;
 	case ARGP_KEY_ARG: /* one the subcommand's own parser did not take */
 		usage_error("unexpected argument '%s'", arg);

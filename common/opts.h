@@ -17,6 +17,7 @@ struct common_opts {
 	bool timestamp;	       /* -T */
 	bool json;	       /* --json */
 	bool quiet;	       /* --quiet: no table or JSON output (with --metrics) */
+	const char *output;    /* -o/--output FILE for the records; NULL or "-": stdout */
 };
 
 extern struct common_opts common_opts;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,18 @@ static struct {
 	int64_t wall_offset_ns;
 	uint64_t rows;
 } out;
+
+static int out_fd = STDOUT_FILENO;
+
+int out_open(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return -errno;
+	out_fd = fd;
+	return 0;
+}
 
 static int64_t clock_ns(clockid_t clock)
 {
@@ -368,7 +381,7 @@ bool out_flush(void)
 	if (common_opts.quiet)
 		out.sb.len = 0;
 	while (!out.closed && done < out.sb.len) {
-		ssize_t n = write(STDOUT_FILENO, out.sb.buf + done, out.sb.len - done);
+		ssize_t n = write(out_fd, out.sb.buf + done, out.sb.len - done);
 
 		if (n > 0) {
 			done += n;

@@ -18,6 +18,12 @@ struct out_field {
 	int width;	    /* table width: > 0 right-aligned, < 0 left-aligned, 0 last column */
 };
 
+/*
+ * Send the output to the file path (created 0644, or truncated) instead of standard output.
+ * Returns 0 or a negative errno. The descriptor is close-on-exec: a command we run never gets it.
+ */
+int out_open(const char *path);
+
 /* Read --json and -T from the common options; call once before output. */
 void out_init(void);
 bool out_json(void);

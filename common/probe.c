@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -49,6 +50,7 @@ static void set_reason(struct probe_result *res, bool ok, const char *fmt, ...)
 	va_list ap;
 
 	res->ok = ok;
+	res->no_privilege = false;
 	va_start(ap, fmt);
 	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
 	va_end(ap);
@@ -161,7 +163,12 @@ static void probe_tracepoint(const char *target, struct probe_result *res)
 	}
 	snprintf(cat, sizeof(cat), "%.*s", (int)(colon - target), target);
 	if (ensure_tracefs()) {
-		set_reason(res, false, "tracepoint: tracefs is not available");
+		bool privilege = !have_cap(CAP_SYS_ADMIN);
+
+		set_reason(res, false, "tracepoint: tracefs is not %s",
+			   privilege ? "mounted, and mounting it needs CAP_SYS_ADMIN"
+				     : "available");
+		res->no_privilege = privilege;
 		return;
 	}
 	snprintf(path, sizeof(path), "/sys/kernel/tracing/events/%s/%s/id", cat, colon + 1);
@@ -348,12 +355,13 @@ static int report_no_method(int forced, const struct attach_candidate *last, con
 	if (err)
 		return report_bpf_error(what, err);
 	if (forced >= 0)
-		err_msg("--method %s is not usable on this kernel: %s", method_name(forced),
-			res->reason);
+		err_msg("--method %s is not usable %s: %s", method_name(forced),
+			res->no_privilege ? "here" : "on this kernel", res->reason);
 	else
-		err_msg("no attach method works on this kernel (the last one tried: %s)",
-			res->reason);
-	return EXIT_UNSUPPORTED;
+		err_msg("no attach method works %s (the last one tried: %s)",
+			res->no_privilege ? "here" : "on this kernel", res->reason);
+	/* A capability we lack is the caller's to grant, not the kernel's to lack. */
+	return res->no_privilege ? EXIT_RUNTIME : EXIT_UNSUPPORTED;
 }
 
 int load_with_method(const char *program, const struct attach_candidate *cands, size_t n,
@@ -386,6 +394,7 @@ int load_with_method(const char *program, const struct attach_candidate *cands, 
 		verbose("%s: %s %s: %s failed: %s", program, name, cands[i].target, step,
 			strerror(-err));
 		snprintf(res.reason, sizeof(res.reason), "%s failed: %s", step, strerror(-err));
+		res.no_privilege = false;
 		check_note_method(program, name, cands[i].target, false, res.reason);
 	}
 	return report_no_method(forced, last, step, err, &res);

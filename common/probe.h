@@ -32,7 +32,8 @@ struct attach_candidate {
 
 struct probe_result {
 	bool ok;
-	char reason[160]; /* why not, or what worked */
+	bool no_privilege; /* not ok for want of a capability (named in reason), not the kernel's */
+	char reason[160];  /* why not, or what worked */
 };
 
 /* The trial itself; replaceable so that the decision logic can be tested without a kernel. */

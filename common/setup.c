@@ -22,13 +22,6 @@
 #define TRACEFS_DIR "/sys/kernel/tracing"
 #define BTF_VMLINUX "/sys/kernel/btf/vmlinux"
 
-#ifndef CAP_PERFMON
-#define CAP_PERFMON 38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
-
 static int cgroup_fd = -1;
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -38,22 +31,71 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-static bool has_cap(const struct __user_cap_data_struct *data, int cap)
+/* What every subcommand loads and attaches with; setup_require_caps() changes it. */
+static uint64_t required_caps = 1ull << CAP_BPF | 1ull << CAP_PERFMON;
+
+/* The ones we may need, in the order a message names them. */
+static const struct {
+	int cap;
+	const char *name;
+} caps[] = {
+	{ CAP_BPF, "CAP_BPF" },
+	{ CAP_PERFMON, "CAP_PERFMON" },
+	{ CAP_NET_ADMIN, "CAP_NET_ADMIN" },
+};
+
+void setup_require_caps(uint64_t caps)
 {
-	return data[cap / 32].effective & (1u << (cap % 32));
+	required_caps = caps;
 }
 
-static bool privileged(void)
+/* Whether cap is in our effective set: a root whose capabilities were dropped lacks it too. */
+bool have_cap(int cap)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {};
 
-	if (geteuid() == 0)
-		return true;
 	if (syscall(SYS_capget, &hdr, data))
 		return false;
-	return has_cap(data, CAP_SYS_ADMIN) ||
-	       (has_cap(data, CAP_BPF) && has_cap(data, CAP_PERFMON));
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* The kernel takes CAP_SYS_ADMIN for each (bpf_capable, perfmon_capable, bpf_net_capable). */
+static bool cap_granted(int cap)
+{
+	return have_cap(cap) || have_cap(CAP_SYS_ADMIN);
+}
+
+/* Names as a list: "A", "A and B", "A, B and C". */
+static void append_name(char *buf, size_t size, const char *name)
+{
+	char *last = strstr(buf, " and ");
+	size_t len;
+
+	if (last) {
+		memmove(last + 1, last + 4, strlen(last + 4) + 1);
+		*last = ',';
+	}
+	len = strlen(buf);
+	snprintf(buf + len, size - len, "%s%s", len ? " and " : "", name);
+}
+
+/* Before anything loads: one line naming each capability we need and lack. */
+static int check_caps(void)
+{
+	char missing[96] = "", needed[96] = "";
+
+	for (size_t i = 0; i < ARRAY_SIZE(caps); i++) {
+		if (!(required_caps & 1ull << caps[i].cap))
+			continue;
+		append_name(needed, sizeof(needed), caps[i].name);
+		if (!cap_granted(caps[i].cap))
+			append_name(missing, sizeof(missing), caps[i].name);
+	}
+	if (!*missing)
+		return EXIT_OK;
+	err_msg("missing %s: this needs %s (or root)", missing, needed);
+	return EXIT_RUNTIME;
 }
 
 static bool is_fs(const char *path, long magic)
@@ -72,6 +114,10 @@ static int ensure_fs(const char *dir, const char *type, long magic)
 {
 	if (is_fs(dir, magic))
 		return 0;
+	if (!have_cap(CAP_SYS_ADMIN)) {
+		verbose("%s is not mounted at %s, and mounting it needs CAP_SYS_ADMIN", type, dir);
+		return -EPERM;
+	}
 	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) ||
 	    mount(type, dir, type, 0, NULL)) {
 		int err = errno;
@@ -120,10 +166,8 @@ int setup_system(void)
 	libbpf_set_print(libbpf_print);
 	if (common_opts.cgroup_path)
 		cgroup_fd = open_cgroup(common_opts.cgroup_path);
-	if (!privileged()) {
-		err_msg("needs root (or CAP_BPF and CAP_PERFMON)");
+	if (check_caps())
 		return EXIT_RUNTIME;
-	}
 	if (access(BTF_VMLINUX, R_OK)) {
 		err_msg("the kernel has no BTF (%s is missing): it needs CONFIG_DEBUG_INFO_BTF=y",
 			BTF_VMLINUX);
@@ -289,9 +333,18 @@ int report_bpf_error(const char *what, int err)
 
 	if (err > 0)
 		err = -err;
+	/*
+	 * CAP_BPF and CAP_PERFMON were checked first. Without CAP_SYS_ADMIN a refusal may be for
+	 * want of it (mounting tracefs, uprobes on some kernels): grant it before blaming the kernel.
+	 */
+	if ((err == -EPERM || err == -EACCES) && !have_cap(CAP_SYS_ADMIN)) {
+		err_msg("%s failed: %s: it needs CAP_SYS_ADMIN here, which is missing", what,
+			errno_name(-err));
+		return EXIT_RUNTIME;
+	}
 	switch (-err) {
 	case EPERM:
-		/* We are privileged (checked first): the kernel's policy refuses this program type. */
+		/* We are privileged: the kernel's policy refuses this program type. */
 		err_msg("%s failed: the kernel refused it (EPERM)%s", what, hint);
 		return EXIT_UNSUPPORTED;
 	case ENOENT:

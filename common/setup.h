@@ -5,6 +5,16 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <linux/capability.h>
+
+/* Older kernel headers lack the capabilities of 5.8. */
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
 
 struct bpf_object;
 struct bpf_object_skeleton;
@@ -14,6 +24,13 @@ struct bpf_object_skeleton;
  * EXIT_OK or an exit code to return.
  */
 int setup_system(void);
+/*
+ * The capabilities setup_system() requires, as a mask of 1 << CAP_x (default CAP_BPF and
+ * CAP_PERFMON; CAP_SYS_ADMIN stands in for both, as in the kernel). Call before it.
+ */
+void setup_require_caps(uint64_t caps);
+/* Whether this process has the capability cap in its effective set. */
+bool have_cap(int cap);
 
 /*
  * Mount tracefs if it is not there yet, in a private mount namespace. Returns 0 or a negative

@@ -139,6 +139,19 @@ size_t utf8_seq_len(const unsigned char *s, size_t n)
 
 static const char hex[] = "0123456789abcdef";
 
+/*
+ * A byte as a JSON unicode escape. Control characters are the code points U+0000..U+001F. A byte
+ * that is not part of valid UTF-8 (always 0x80..0xff) becomes the lone surrogate U+DC00 + byte, as
+ * Python's "surrogateescape" does: valid UTF-8 never encodes a surrogate, so a reader can tell it
+ * from any real character and get the exact byte back (see OUTPUT in ebpftrace(8)).
+ */
+static void json_escape_byte(struct strbuf *sb, unsigned char c)
+{
+	sb_put(sb, c < 0x80 ? "\\u00" : "\\udc", 4);
+	sb_putc(sb, hex[c >> 4]);
+	sb_putc(sb, hex[c & 15]);
+}
+
 void sb_json_str(struct strbuf *sb, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -188,9 +201,7 @@ void sb_json_str(struct strbuf *sb, const char *s, size_t n)
 				i += len;
 				continue;
 			}
-			sb_put(sb, "\\u00", 4);
-			sb_putc(sb, hex[c >> 4]);
-			sb_putc(sb, hex[c & 15]);
+			json_escape_byte(sb, c);
 		}
 		i++;
 	}

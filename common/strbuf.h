@@ -27,7 +27,8 @@ size_t utf8_seq_len(const unsigned char *s, size_t n);
 
 /*
  * A JSON string with its quotes. Valid UTF-8 passes through; quotes, backslashes and control
- * characters are escaped; bytes that are not valid UTF-8 become \u00XX (never dropped).
+ * characters are escaped; each byte that is not valid UTF-8 becomes \udcXX, the lone surrogate
+ * U+DC00 + byte (Python's "surrogateescape"), never dropped and never a real character.
  */
 void sb_json_str(struct strbuf *sb, const char *s, size_t n);
 

@@ -29,7 +29,7 @@ _ebpftrace_memleak_values()
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		;;
-	--symbol-prefix | --top | -o | --older | -s | --sample | -z | --min-size | -Z | --max-size | \
+	--symbol-prefix | --top | --older | -s | --sample | -z | --min-size | -Z | --max-size | \
 		--max-allocs | --max-stacks) ;;
 	*) return 1 ;;
 	esac
@@ -143,7 +143,7 @@ _ebpftrace_values()
 		--metrics | --metrics-max-series | --linear)
 		return 0
 		;;
-	-f | --file | --deny-exec | --deny-open)
+	-f | --file | --deny-exec | --deny-open | -o | --output)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0

@@ -13,6 +13,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -234,6 +235,20 @@ def json_lines(out, type_=None, allow_lost=False):
             objs.append(obj)
     assert allow_lost or not objs.lost, f"{objs.lost} events lost: {out[-500:]!r}"
     return objs
+
+
+def exact_bytes(s):
+    """The bytes a JSON string of ours stands for: each \\udcXX a test parsed back (a byte that
+    was not UTF-8, see OUTPUT in ebpftrace(8)) becomes byte XX again."""
+    return s.encode("utf-8", "surrogateescape")
+
+
+def jq(line, program):
+    """What jq (the real one) makes of one line of our output: jq -c PROGRAM, as text."""
+    assert shutil.which("jq"), "jq is missing (make deps)"
+    p = subprocess.run(["jq", "-c", program], input=line, capture_output=True, timeout=10)
+    assert p.returncode == 0, f"jq rejected {line!r}: {p.stderr!r}"
+    return p.stdout.decode("utf-8").strip()
 
 
 def trace_events(sub, args, action, allow_lost=False):

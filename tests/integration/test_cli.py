@@ -3,6 +3,7 @@ import glob
 import os
 import re
 import subprocess
+import tempfile
 
 from lib import BINARY, ROOT, run
 import lib
@@ -114,6 +115,12 @@ def test_completion_of_values_follows_the_binary():
     assert "--json" in complete([BINARY, "check", "--"])
     assert str(os.getpid()) in complete([BINARY, "open", "--pid", str(os.getpid())[:2]])
     assert complete([BINARY, "open", "--cgroup", "/sys/fs/cgro"]) == {"/sys/fs/cgroup"}
+    # -o/--output takes a file name, in every subcommand (memleak's --older has no -o)
+    with tempfile.TemporaryDirectory(prefix="ebt-cli-") as d:
+        open(os.path.join(d, "records.json"), "w").close()
+        for sub in ("exec", "memleak", "tc"):
+            for opt in ("-o", "--output"):
+                assert complete([BINARY, sub, opt, d + "/rec"]) == {d + "/records.json"}, sub
     with_methods = 0
     for sub in subcommands():
         methods = methods_of(sub)

@@ -281,6 +281,48 @@ def test_sigterm_ends_every_subcommand_cleanly():
         assert re.match(first, out.decode()), (sub, out[:200])
 
 
+def test_output_file_in_every_subcommand():
+    """-o FILE: the rows go to FILE (truncated if it was there), nothing to stdout."""
+    with tempfile.TemporaryDirectory(prefix="ebt-output-") as d:
+        for sub, (args, first) in EVERY.items():
+            path = os.path.join(d, sub)
+            with open(path, "w") as f:
+                f.write("stale line that must go\n" * 100)
+            t = lib.Tracer([sub, "-o", path] + args)
+            subprocess.run(["true"])
+            time.sleep(0.5)
+            rc, out, err = t.stop(signal.SIGTERM)
+            assert rc == 0, (sub, rc, err)
+            assert out == b"", (sub, out[:200])
+            with open(path) as f:
+                text = f.read()
+            assert re.match(first, text) and "stale" not in text, (sub, text[:200])
+
+
+def test_output_file_mode_dash_and_errors():
+    with tempfile.TemporaryDirectory(prefix="ebt-output-") as d:
+        path = os.path.join(d, "new.json")
+        old = os.umask(0o022)
+        try:
+            p = lib.run(["exec", "-n", "true", "--json", "-o", path, "-d", "0.2"])
+        finally:
+            os.umask(old)
+        assert p.returncode == 0 and p.stdout == b"", p.stderr
+        assert os.stat(path).st_mode & 0o777 == 0o644
+        p = lib.run(["exec", "-n", "true", "-o", "-", "-d", "0.2"])
+        assert p.returncode == 0 and p.stdout.split() == [b"PID", b"PPID", b"UID", b"COMM",
+                                                           b"RET", b"ARGS"], p
+        # a bad command line creates no file, whatever comes after -o
+        p = lib.run(["exec", "-o", path + ".not", "--no-such-option"])
+        assert p.returncode == 2 and not os.path.exists(path + ".not"), p
+        p = lib.run(["exec", "-o", os.path.join(d, "no-dir", "x")])
+        assert p.returncode == 1 and p.stderr.count(b"\n") == 1, p
+        assert b"cannot write --output" in p.stderr and b"No such file" in p.stderr, p
+    p = lib.run(["exec", "-o", ""])
+    assert p.returncode == 2 and p.stderr.count(b"\n") == 1 and b"--output" in p.stderr, p
+    lib.assert_nothing_loaded()
+
+
 def test_head_closes_pipe_of_every_subcommand():
     with Server("127.0.0.1") as srv:
         def make_event():

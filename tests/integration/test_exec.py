@@ -1,4 +1,5 @@
 """ebpftrace exec on the running kernel: exact events for execs this test makes."""
+import json
 import os
 import shutil
 import signal
@@ -7,8 +8,8 @@ import tempfile
 import time
 import uuid
 
-from lib import (BINARY, Tracer, assert_nothing_loaded, assert_usage_error, helper, json_lines, run,
-                 wait_for)
+from lib import (BINARY, Tracer, assert_nothing_loaded, assert_usage_error, exact_bytes, helper,
+                 jq, json_lines, run, wait_for)
 import lib
 
 ECHO = "/bin/echo"
@@ -67,8 +68,8 @@ def test_argv_exact_with_hard_characters():
     assert ev["comm"] == "echo"
     assert ev["ret"] == 0 and "error" not in ev
     assert ev["filename"] == os.path.realpath(ECHO)
-    # Bytes that are not UTF-8 come back as \u00XX escapes, i.e. code points U+00XX.
-    assert ev["argv"] == [ECHO] + args
+    # Bytes that are not UTF-8 come back as lone surrogates \udcXX: exactly the bytes again.
+    assert [exact_bytes(a) for a in ev["argv"]] == [ECHO.encode()] + raw
     assert "truncated" not in ev
     assert isinstance(ev["ts_ns"], int) and abs(ev["ts_ns"] / 1e9 - time.time()) < 60
 
@@ -80,7 +81,23 @@ def test_json_escapes_exact_bytes():
     time.sleep(0.5)
     rc, stdout, _ = t.stop()
     line = [ln for ln in stdout.split(b"\n") if m.encode() in ln][0]
-    assert b'"argv":["/bin/echo","' + m.encode() + b'","\\u00ff","tab\\there"]' in line, line
+    assert b'"argv":["/bin/echo","' + m.encode() + b'","\\udcff","tab\\there"]' in line, line
+
+
+def test_invalid_utf8_argv_reads_back_in_python_and_jq():
+    m = marker()
+    raw = b"x\xff\xc3\xa9y"  # the invalid byte 0xff next to a valid "\xc3\xa9" (U+00E9)
+    t = Tracer(["exec", "--json", "-n", "echo"])
+    run_echo(m, raw)
+    time.sleep(0.5)
+    rc, stdout, _ = t.stop()
+    assert rc == 0
+    line = [ln for ln in stdout.split(b"\n") if m.encode() in ln][0]
+    assert b'"' + m.encode() + b'","x\\udcff\xc3\xa9y"]' in line, line
+    assert exact_bytes(json.loads(line)["argv"][2]) == raw
+    # jq (1.6) takes the line and turns the lone surrogate into U+FFFD: the name reads as
+    # damaged there, never as "\xff" the character.
+    assert jq(line, ".argv[2]") == '"x\ufffd\u00e9y"'
 
 
 def test_more_than_max_args_is_truncated():

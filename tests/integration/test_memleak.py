@@ -4,6 +4,7 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import time
 
 from lib import ROOT, Skip, Tracer, assert_usage_error, json_lines, run, wait_for
@@ -152,6 +153,22 @@ def test_command_with_arguments_found_through_path():
     assert_exact_leaks(report, 7)
 
 
+def test_output_file_keeps_records_apart_from_the_commands_stdout():
+    """-c COMMAND keeps our stdout for its own; -o FILE takes our records elsewhere."""
+    with open("/etc/services", "rb") as f:
+        first_line = f.readline()
+    with tempfile.TemporaryDirectory(prefix="ebt-memleak-") as d:
+        path = os.path.join(d, "records.json")
+        p = run(["memleak", "--json", "-o", path, "-c", "sed -n 1p /etc/services"], timeout=60)
+        assert p.returncode == 0, p.stderr
+        with open(path, "rb") as f:
+            records = f.read()
+    assert p.stdout == first_line
+    reports = lib.json_lines(records, "report")
+    assert reports and all(r["pid"] > 0 for r in reports), records[:300]
+    assert first_line not in records
+
+
 def test_missing_command_fails_with_one_line():
     p = run(["memleak", "-c", "no-such-command-ebt arg"], env=env_with_helpers())
     err = p.stderr.decode()
@@ -183,7 +200,7 @@ def test_min_and_max_size_filter():
 
 
 def test_older_hides_young_allocations():
-    fx = Fixture(20, "staged", ["-o", "1000"])
+    fx = Fixture(20, "staged", ["--older", "1000"])
     fx.step("first")
     time.sleep(1.5)
     fx.step("leaked")

@@ -1,4 +1,5 @@
 """ebpftrace open on the running kernel: exact events for the opens a test helper makes."""
+import json
 import os
 import shutil
 import signal
@@ -7,7 +8,7 @@ import tempfile
 import time
 import uuid
 
-from lib import Tracer, assert_usage_error, helper, json_lines, run
+from lib import Tracer, assert_usage_error, exact_bytes, helper, jq, json_lines, run
 import lib
 
 METHODS = ("tp_btf", "raw_tracepoint", "tracepoint")
@@ -84,6 +85,20 @@ def test_create_exclusive_with_mode():
         "comm": "opener", "ret": res["fd"], "syscall": "openat",
         "flags": "O_WRONLY|O_CREAT|O_EXCL", "mode": 0o640, "path": path}
     assert abs(ev["ts_ns"] / 1e9 - time.time()) < 60
+
+
+def test_json_path_with_invalid_utf8_reads_back_in_python_and_jq():
+    with TmpDir() as d:
+        name = marker().encode() + b"-\xff-\xc3\xa9"  # the invalid 0xff and a valid "\xc3\xa9"
+        path = os.path.join(d.encode(), name)
+        t = Tracer(["open", "--json"])
+        pid, _ = opener("create", path)
+        rc, out, err = t.stop()
+        assert rc == 0, err
+    line, = [ln for ln in out.split(b"\n") if name[:16] in ln and b'"pid":%d,' % pid in ln]
+    assert b'-\\udcff-\xc3\xa9"' in line, line
+    assert exact_bytes(json.loads(line)["path"]) == path
+    assert jq(line, ".path") == json.dumps(path.decode("utf-8", "replace"), ensure_ascii=False)
 
 
 def test_create_table_row_with_extended_columns():

@@ -197,7 +197,7 @@ TEST(json_exact)
 	hist_json(&sb, &h, key, 2, 0);
 	CHECK_MEM_EQ(sb.buf, sb.len,
 		     "{\"type\":\"hist\",\"unit\":\"usecs\",\"key\":{\"pid\":42,\"comm\":"
-		     "\"a\\\"b\\u00ff\"},"
+		     "\"a\\\"b\\udcff\"},"
 		     "\"buckets\":[{\"low\":1,\"high\":1,\"count\":3},{\"low\":2,\"high\":3,"
 		     "\"count\":12},"
 		     "{\"low\":4,\"high\":7,\"count\":40},{\"low\":8,\"high\":15,\"count\":5}],"

@@ -3,18 +3,21 @@
 #include <errno.h>
 #include <stdio.h>
 #include "probe.h"
+#include "setup.h"
 #include "util.h"
 #include "unit.h"
 
 static unsigned passes; /* bit m: method m passes the fake kernel's precheck */
 static unsigned loads;	/* bit m: method m's programs load on the fake kernel */
 static int prechecks, attempts;
-static int loaded; /* the method fake_load loaded, or -1 */
+static int loaded;	      /* the method fake_load loaded, or -1 */
+static unsigned unprivileged; /* bit m: method m fails its precheck for want of a capability */
 
 static void fake_precheck(enum attach_method m, const char *target, struct probe_result *res)
 {
 	prechecks++;
 	res->ok = passes & (1u << m);
+	res->no_privilege = unprivileged & (1u << m);
 	snprintf(res->reason, sizeof(res->reason), "%s %s", method_name(m), target);
 }
 
@@ -82,10 +85,28 @@ TEST(nothing_works)
 	CHECK_INT_EQ(choose(0, ALL, -1, &code), -1);
 	CHECK_INT_EQ(code, EXIT_UNSUPPORTED);
 	CHECK_INT_EQ(attempts, 0);
-	/* the last load's error decides the exit code: EPERM is the kernel's refusal */
+	/*
+	 * The last load's error decides the exit code: EPERM is the kernel's refusal where we have
+	 * CAP_SYS_ADMIN, and may be for want of it where we do not.
+	 */
 	CHECK_INT_EQ(choose(ALL, 0, -1, &code), -1);
-	CHECK_INT_EQ(code, EXIT_UNSUPPORTED);
+	CHECK_INT_EQ(code, have_cap(CAP_SYS_ADMIN) ? EXIT_UNSUPPORTED : EXIT_RUNTIME);
 	CHECK_INT_EQ(attempts, 3);
+}
+
+TEST(missing_capability_is_a_runtime_failure)
+{
+	int code;
+
+	/* fentry refused by the kernel, the tracepoint for want of CAP_SYS_ADMIN: grant it */
+	unprivileged = 1u << METHOD_TRACEPOINT;
+	CHECK_INT_EQ(choose(0, ALL, -1, &code), -1);
+	CHECK_INT_EQ(code, EXIT_RUNTIME);
+	/* the reverse: the last reason is the kernel's */
+	unprivileged = 1u << METHOD_FENTRY;
+	CHECK_INT_EQ(choose(0, ALL, -1, &code), -1);
+	CHECK_INT_EQ(code, EXIT_UNSUPPORTED);
+	unprivileged = 0;
 }
 
 TEST(forced_method)

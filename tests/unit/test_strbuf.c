@@ -48,17 +48,29 @@ TEST(json_valid_utf8_passes_through)
 
 TEST(json_invalid_utf8_is_escaped_not_dropped)
 {
-	CHECK_JSON("\xff\xfe", "\"\\u00ff\\u00fe\"");
+	CHECK_JSON("\xff\xfe", "\"\\udcff\\udcfe\"");
 	/* a lone continuation byte, a truncated sequence, an overlong '/' and a surrogate */
-	CHECK_JSON("\x80", "\"\\u0080\"");
-	CHECK_JSON("\xc3", "\"\\u00c3\"");
-	CHECK_JSON("\xe2\x82", "\"\\u00e2\\u0082\"");
-	CHECK_JSON("\xc0\xaf", "\"\\u00c0\\u00af\"");
-	CHECK_JSON("\xed\xa0\x80", "\"\\u00ed\\u00a0\\u0080\"");
+	CHECK_JSON("\x80", "\"\\udc80\"");
+	CHECK_JSON("\xc3", "\"\\udcc3\"");
+	CHECK_JSON("\xe2\x82", "\"\\udce2\\udc82\"");
+	CHECK_JSON("\xc0\xaf", "\"\\udcc0\\udcaf\"");
+	CHECK_JSON("\xed\xa0\x80", "\"\\udced\\udca0\\udc80\"");
 	/* past U+10FFFF */
-	CHECK_JSON("\xf4\x90\x80\x80", "\"\\u00f4\\u0090\\u0080\\u0080\"");
+	CHECK_JSON("\xf4\x90\x80\x80", "\"\\udcf4\\udc90\\udc80\\udc80\"");
 	/* valid text around an invalid byte stays intact */
-	CHECK_JSON("\xc3\xa9\xff\xc3\xa9", "\"\xc3\xa9\\u00ff\xc3\xa9\"");
+	CHECK_JSON("\xc3\xa9\xff\xc3\xa9", "\"\xc3\xa9\\udcff\xc3\xa9\"");
+}
+
+/*
+ * The byte 0xff and the character U+00FF (c3 bf) must not come out alike, nor the byte 0x80 and
+ * U+0080 (c2 80): readers map \\udcXX back to the byte and see a real character otherwise.
+ */
+TEST(json_invalid_byte_differs_from_its_code_point)
+{
+	CHECK_JSON("\xff\xc3\xbf", "\"\\udcff\xc3\xbf\"");
+	CHECK_JSON("\x80\xc2\x80", "\"\\udc80\xc2\x80\"");
+	/* a control character is its own code point; only bytes 0x80..0xff are ever invalid */
+	CHECK_JSON("\x1b\xc3", "\"\\u001b\\udcc3\"");
 }
 
 TEST(utf8_sequence_lengths)
