@@ -258,7 +258,7 @@ wait_qemu() {
 	local deadline=$1 status=0
 	poll_qemu "$deadline" 2>/dev/null || status=$?
 	if [ "$status" -ne 0 ]; then
-		dump_guest_state
+		[ "$status" -ne 2 ] || dump_guest_state
 		stop_qemu 2>/dev/null
 		relay_output
 		return "$status"
