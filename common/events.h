@@ -15,7 +15,14 @@ struct bpf_object;
 /* Turn one record into output rows; return 0, or a negative errno to stop with a failure. */
 typedef int (*event_fn)(void *ctx, const void *data, size_t size);
 
-/* Install SIGINT/SIGTERM/SIGPIPE handling and start the --duration clock. */
+/*
+ * From now on SIGINT, SIGTERM and SIGHUP stop the run instead of killing the process: caught
+ * before anything is loaded, a signal that comes while a subcommand attaches lets it finish
+ * attaching, then run_going() is false at once and the normal exit path detaches (netlink
+ * attachments included). Handlers, not SIG_IGN: a command a subcommand starts gets the defaults.
+ */
+void run_catch_stop_signals(void);
+/* Catch the stop signals, ignore SIGPIPE and start the --duration clock. */
 void run_start(void);
 /* False once a signal came, --duration passed, --count was reached or stdout closed. */
 bool run_going(void);
