@@ -110,23 +110,45 @@ def saw_workload(sub, out, w):
 EXTRA = {"memleak": ["0.5"], "biopattern": ["0.5"]}
 
 
+def start_pairs(subs, ns):
+    """Two tracers of each subcommand, all started at once (one start-up costs seconds here);
+    returns {sub: [(tracer, its output file), ...]}."""
+    pairs = {sub: [] for sub in subs}
+    errors = []
+
+    def start(sub):
+        prefix = ["ip", "netns", "exec", ns] if sub == "tc" else []
+        args = [sub, "--json", *RUN_ARGS.get(sub, []), *EXTRA.get(sub, [])]
+        out = tempfile.TemporaryFile()
+        try:
+            pairs[sub].append((lib.Tracer(args, prefix=prefix, allow_lost=True, stdout=out), out))
+        except AssertionError as e:
+            errors.append(e)
+    threads = [threading.Thread(target=start, args=(sub,)) for sub in subs for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    return pairs
+
+
 def test_two_instances_of_every_subcommand_both_work():
+    """All at once: the pairs of every subcommand trace the same workload side by side."""
     subs = [s for s in runnable() if s != "bashreadline"]
     lib.note_skip("concurrency/bashreadline", "needs an interactive bash: test_bashreadline.py")
     with netns() as ns, loop_device() as dev:
-        for sub in subs:
-            prefix = ["ip", "netns", "exec", ns] if sub == "tc" else []
-            args = [sub, "--json", *RUN_ARGS.get(sub, []), *EXTRA.get(sub, [])]
-            # Output to files: unfiltered tracers on a busy host write megabytes, and a pipe
-            # read by a Python thread would make the stop wait for the reader.
-            outs = [tempfile.TemporaryFile() for _ in range(2)]
-            with Workload(ns, dev) as w:
-                pair = [lib.Tracer(args, prefix=prefix, allow_lost=True, stdout=f) for f in outs]
-                time.sleep(1.5)
-                ended = [t.stop(signal.SIGINT) for t in pair]
-            for (rc, _, err), f in zip(ended, outs):
-                f.seek(0)
-                out = f.read()
-                f.close()
-                assert rc == 0, (sub, rc, err)
-                assert saw_workload(sub, out, w), (sub, out[-600:], err)
+        # Output to files: unfiltered tracers on a busy host write megabytes, and a pipe read by
+        # a Python thread would make the stop wait for the reader.
+        pairs = start_pairs(subs, ns)
+        with Workload(ns, dev) as w:
+            time.sleep(2)
+            ended = {sub: [(t.stop(signal.SIGINT), out) for t, out in pair]
+                     for sub, pair in pairs.items()}
+    for sub, results in ended.items():
+        for (rc, _, err), out in results:
+            out.seek(0)
+            data = out.read()
+            out.close()
+            assert rc == 0, (sub, rc, err)
+            assert saw_workload(sub, data, w), (sub, data[-600:], err)

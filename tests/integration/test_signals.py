@@ -40,13 +40,15 @@ PIPE_ELSEWHERE = {"bashreadline": "test_bashreadline.py (an interactive bash is 
 
 
 def runnable():
-    """The subcommands `check` says run here; each one that does not is a skip of its own."""
-    p = lib.run(["check", "--json"])
+    """The subcommands `check` says run here; each one the kernel cannot run (exit 3) is a skip
+    of its own, and any other failure of check's a failure of the test."""
+    p = lib.run(["check", "--json"], timeout=60)
     subs = []
     for o in lib.json_lines(p.stdout, "subcommand"):
         if o["runs"]:
             subs.append(o["name"])
         else:
+            assert o["exit_code"] == 3, o
             lib.note_skip(f"signals/{o['name']}", f"does not run here: {o['reason']}; "
                           "the test VM covers it")
     assert "exec" in subs, subs
@@ -126,7 +128,7 @@ def round_of(subs, signal_of, point):
 def test_stop_signals_end_every_subcommand_cleanly_at_every_point():
     """Each point of start-up gets each subcommand once, the three signals taking turns, so
     that every subcommand meets every signal and every point every signal. Status 0, and
-    nothing on stderr but the ready line. A signal in the first instants after exec, before
+    nothing on stderr but the ready line (and a loss report). A signal in the first instants after exec, before
     main() catches the stop signals (the dynamic loader's work: tens of milliseconds on a busy
     host), ends it by that signal as it would any program, with nothing loaded yet (ebpftrace(8),
     SIGNALS): allowed only where the handler was not there yet when the signal was sent. Signals
@@ -143,8 +145,9 @@ def test_stop_signals_end_every_subcommand_cleanly_at_every_point():
             ok = (0,) if r.caught else (0, -sig)
             assert r.proc.returncode in ok, (r.sub, sig.name, point, r.caught,
                                              r.proc.returncode, err)
-            assert all(line.startswith(b"Tracing") for line in err.splitlines()), (
-                r.sub, sig.name, point, err)
+            # Besides the ready line, only a loss report (runqlat's full tables on a busy host).
+            assert all(line.startswith(b"Tracing") or lib.LOST_MESSAGE.search(line)
+                       for line in err.splitlines()), (r.sub, sig.name, point, err)
             during_attach += r.caught and r.attaching
         lib.assert_nothing_loaded()
     assert during_attach >= len(subs), f"only {during_attach} signals came while attaching"
