@@ -7,6 +7,7 @@
 #include "check.h"
 #include "cmds.h"
 #include "dispatch.h"
+#include "events.h"
 #include "opts.h"
 #include "probe.h"
 #include "setup.h"
@@ -91,6 +92,7 @@ static int run_subcommand(const struct subcommand *sub, int argc, char **argv)
 	snprintf(argv0, sizeof(argv0), "ebpftrace %s", sub->name);
 	set_prog_name(sub->name);
 	argv[0] = argv0;
+	run_catch_stop_signals();
 	return sub->run(argc, argv);
 }
 

@@ -33,15 +33,21 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-void run_start(void)
+void run_catch_stop_signals(void)
 {
-	check_ready();
 	/* No SA_RESTART: a signal must cut the poll short. */
 	struct sigaction sa = { .sa_handler = on_signal };
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+void run_start(void)
+{
+	check_ready();
+	run_catch_stop_signals();
 	/* A closed pipe shows up as EPIPE on write, and ends the run cleanly. */
 	signal(SIGPIPE, SIG_IGN);
 	deadline = common_opts.duration > 0 ? monotonic_seconds() + common_opts.duration : 0;

@@ -17,7 +17,14 @@ typedef int (*event_fn)(void *ctx, const void *data, size_t size);
 
 /* CLOCK_MONOTONIC in seconds. */
 double monotonic_seconds(void);
-/* Install SIGINT/SIGTERM/SIGPIPE handling and start the --duration clock. */
+/*
+ * From now on SIGINT, SIGTERM and SIGHUP stop the run instead of killing the process: caught
+ * before anything is loaded, a signal that comes while a subcommand attaches lets it finish
+ * attaching, then run_going() is false at once and the normal exit path detaches (netlink
+ * attachments included). Handlers, not SIG_IGN: a command a subcommand starts gets the defaults.
+ */
+void run_catch_stop_signals(void);
+/* Catch the stop signals, ignore SIGPIPE and start the --duration clock. */
 void run_start(void);
 /* False once a signal came, --duration passed, --count was reached or stdout closed. */
 bool run_going(void);

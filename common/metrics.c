@@ -870,7 +870,10 @@ static int bind_error(int err)
 	return EXIT_RUNTIME;
 }
 
-/* The server's thread must leave SIGINT and SIGTERM to the main thread, whose sleeps they cut. */
+/*
+ * The server's thread must leave SIGINT, SIGTERM and SIGHUP to the main thread, whose sleeps they
+ * cut.
+ */
 static struct MHD_Daemon *start_daemon(int fd)
 {
 	sigset_t all, old;

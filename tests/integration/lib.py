@@ -420,7 +420,9 @@ def assert_nothing_loaded(grace=3.0, orphan_grace=20.0):
         if not held and not orphans or waited > orphan_grace or held and waited > grace:
             break
         time.sleep(0.1)
-    assert not held and not orphans, f"BPF objects of ours still loaded: {held + orphans}"
+    assert not held and not orphans, (f"BPF objects of ours still loaded after {waited:.1f} s: "
+                                      f"held by a process of this test: {held}; "
+                                      f"held by no process: {orphans}")
 
 
 # --- Common assertions -------------------------------------------------------------------------

@@ -148,6 +148,11 @@ stage2() {
 	mount_modules
 	mount_kernel_fs
 	mark "stage 2: kernel file systems mounted"
+	# Warnings reach the console from here on: the backtraces of a soft lockup or a hung task are
+	# printed at the default level (warning), which quiet hides. A task blocked for 60 s is
+	# reported, before the host gives up on a silent guest (VM_HANG_TIMEOUT, 120 s).
+	echo 5 >/proc/sys/kernel/printk
+	echo 60 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
 	echo ebpftrace-vm >/proc/sys/kernel/hostname
 	# The tcp tests use 127.0.0.1 and ::1; ::1 appears by itself once lo is up.
 	$bb ip link set lo up

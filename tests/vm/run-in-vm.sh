@@ -22,7 +22,11 @@
 # steps). VM_APPEND adds kernel parameters
 # (ignore_loglevel; ebpftrace_debug=1 time-stamps the guest init's steps on the console). VM_KEEP=1
 # keeps the job directory (build/vm/runs/job.*: cmd, out, rc, console.log, qemu.log).
-# build/vm/last-console.log always has the guest console of the last run.
+# build/vm/last-console.log always has the guest console of the last run; the whole console of a run
+# that failed (hang, timeout, no exit code) is also kept in build/vm/failed/ (the newest
+# FAILED_KEEP=10). When the guest hangs, it is first asked (magic SysRq keys through the qemu
+# monitor) for the backtraces of every CPU, of the blocked tasks and of all tasks, so that the kept
+# console says where it was stuck; a soft lockup prints every CPU's backtrace by itself.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,6 +37,9 @@ MACHINE=${VM_MACHINE:-pc}
 KVM_PROBE_TIMEOUT=30 # a working KVM boots the probe in about a second; a broken one may hang
 # The guest touches job/heartbeat every 5 s once booted; this long without one, it is taken as hung.
 HANG_TIMEOUT=${VM_HANG_TIMEOUT:-120}
+FAILED_KEEP=10
+# sun_path holds 108 bytes: a deeper repository runs without the monitor (no SysRq dumps on a hang).
+SUN_PATH_MAX=107
 
 timeout=300
 verbose=0
@@ -44,6 +51,7 @@ accel=""
 job=""
 qpid=""
 outpos=0
+failed_console="" # where a failed run's console is kept (cleanup copies it)
 t_start=""
 t_cmd=""
 
@@ -145,17 +153,21 @@ lsm_list() {
 }
 
 start_qemu() {
-	local dir=$1 acc=$2 lsm append accel_args
+	local dir=$1 acc=$2 lsm append accel_args monitor=none
 	lsm=$(lsm_list)
 	# quiet: every console character costs time under TCG. panic=-1 with -no-reboot: a guest panic
-	# (init failing) ends qemu at once instead of at the timeout.
+	# (init failing) ends qemu at once instead of at the timeout. A soft lockup is reported with the
+	# backtrace of every CPU, and does not panic (the report is what we want to keep); SysRq stays
+	# enabled for the dumps on a hang (dump_guest_state).
 	append="console=ttyS0 quiet panic=-1 lsm=$lsm"
+	append+=" softlockup_all_cpu_backtrace=1 softlockup_panic=0 sysrq_always_enabled=1"
+	[ ${#dir} -gt $((SUN_PATH_MAX - 8)) ] || monitor="unix:$dir/monitor,server=on,wait=off"
 	append+=" ebpftrace_repo=$repo ebpftrace_job=$dir ebpftrace_kdir=$kdir ${VM_APPEND:-}"
 	accel_args=(-accel "tcg,thread=multi" -cpu max)
 	[ "$acc" != kvm ] || accel_args=(-accel kvm -cpu host)
 	# --pdeathsig: should we be SIGKILLed (no trap runs then), qemu dies with us all the same.
 	setpriv --pdeathsig KILL -- "$QEMU" "${accel_args[@]}" \
-		-nodefaults -no-user-config -display none -monitor none -no-reboot \
+		-nodefaults -no-user-config -display none -monitor "$monitor" -no-reboot \
 		-machine "$MACHINE" -smp 2 -m 1G \
 		-kernel "$kdir/vmlinux" -initrd "$initrd" -append "$append" \
 		-serial "file:$dir/console.log" \
@@ -180,6 +192,29 @@ stop_qemu() {
 	fi
 	wait "$qpid" 2>/dev/null || true
 	qpid=""
+}
+
+# Type qemu monitor commands (one per argument), a pause after each for the guest to act on it.
+monitor_send() {
+	local sock=$job/monitor
+	[ -S "$sock" ] || return 0
+	python3 - "$sock" "$@" <<'PY' 2>/dev/null || true
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+for command in sys.argv[2:]:
+    s.sendall(command.encode() + b"\n")
+    time.sleep(3)
+PY
+}
+
+# A hung guest's last words: raise the console log level (9), then the backtraces of all CPUs (l),
+# the tasks blocked in D state (w), and every task (t). The keys go to the guest's PS/2 keyboard;
+# its interrupt reaches a CPU that still takes interrupts even when the other one spins.
+dump_guest_state() {
+	monitor_send "sendkey alt-sysrq-9" "sendkey alt-sysrq-l" "sendkey alt-sysrq-w" \
+		"sendkey alt-sysrq-t"
+	sleep 5 # under TCG, sysrq-t's hundreds of lines take a while to reach the serial port
 }
 
 # Copy what the guest appended to out since the last call to our stdout.
@@ -223,6 +258,7 @@ wait_qemu() {
 	local deadline=$1 status=0
 	poll_qemu "$deadline" 2>/dev/null || status=$?
 	if [ "$status" -ne 0 ]; then
+		[ "$status" -ne 2 ] || dump_guest_state
 		stop_qemu 2>/dev/null
 		relay_output
 		return "$status"
@@ -283,6 +319,7 @@ cleanup() {
 	stop_qemu 2>/dev/null
 	[ -n "$job" ] && [ -d "$job" ] || return 0
 	[ ! -s "$job/console.log" ] || cp "$job/console.log" "$vmdir/last-console.log"
+	[ -z "$failed_console" ] || cp "$job/console.log" "$failed_console"
 	if [ "${VM_KEEP:-0}" = 1 ]; then
 		rm -f "$job/owner" # ownerless: sweep_stale_jobs leaves it alone
 		log "job directory kept: $job"
@@ -301,10 +338,27 @@ report_vm_failure() {
 	show_console
 }
 
-# The kernel's last words (panics, stalls, oopses) tell why a guest ended or hung.
+# A name in build/vm/failed/ for this run's console; only the newest FAILED_KEEP are kept.
+keep_failed_console() {
+	local old
+	mkdir -p "$vmdir/failed"
+	failed_console=$vmdir/failed/console-$(date -u +%Y%m%dT%H%M%SZ)-$$.log
+	find "$vmdir/failed" -name 'console-*.log' -printf '%T@ %p\n' | sort -rn |
+		tail -n +"$FAILED_KEEP" | cut -d' ' -f2- | while IFS= read -r old; do rm -f "$old"; done
+}
+
+# The kernel's last words (panics, stalls, oopses) tell why a guest ended or hung: from the first
+# report of trouble on (up to 300 lines), or else the last 40 lines.
 show_console() {
-	if [ -s "$job/console.log" ]; then
-		log "last lines of the guest console (all of it: $vmdir/last-console.log):"
+	local first
+	keep_failed_console
+	[ -s "$job/console.log" ] || return 0
+	log "guest console (all of it: $failed_console):"
+	first=$(grep -n -m 1 -E 'BUG:|WARNING:|INFO: |Oops|rcu: |Kernel panic|sysrq: ' "$job/console.log" |
+		cut -d: -f1) || true
+	if [ -n "$first" ]; then
+		sed -n "${first},$((first + 299))p" "$job/console.log" >&2
+	else
 		tail -n 40 "$job/console.log" >&2
 	fi
 }
