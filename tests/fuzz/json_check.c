@@ -68,13 +68,20 @@ static void put_utf8(struct strbuf *sb, uint32_t cp)
 	}
 }
 
-/* \uXXXX, a UTF-16 surrogate pair as two of them. */
+/*
+ * \uXXXX, a UTF-16 surrogate pair as two of them. A lone \udc80..\udcff is ebpftrace's escape of
+ * a byte that is not UTF-8 (surrogateescape, see ebpftrace(8)): it reads back as that byte.
+ */
 static bool read_unicode_escape(struct reader *r, struct strbuf *sb)
 {
 	uint32_t cp, lo;
 
 	if (!read_hex4(r, &cp))
 		return false;
+	if (cp >= 0xdc80 && cp <= 0xdcff) {
+		sb_putc(sb, cp - 0xdc00);
+		return true;
+	}
 	if (cp >= 0xdc00 && cp <= 0xdfff)
 		return false;
 	if (cp >= 0xd800 && cp <= 0xdbff) {

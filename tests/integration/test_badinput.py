@@ -99,7 +99,7 @@ BY_OPTION = {
     "deny-open": "existing-file", "file": "policy-file", "attach": "attach", "by": "by",
     "symbol-prefix": "symbol-prefix", "stats": "stats-interval", "line": "line",
     "min-size": "size", "max-size": "size", "older": "n", "shell": "shell", "obj": "lib",
-    "write": "output-file", "linear": "linear",
+    "write": "output-file", "linear": "linear", "output": "output-file",
 }
 BY_SUB_OPTION = {
     ("tc", "top"): "n0",  # 0: no flow table, only the per-protocol counters
