@@ -122,7 +122,8 @@ int count_table_read(int map_fd, size_t key_size, struct count_table *t)
 	for (size_t i = 0; i < t->n; i++)
 		t->rows[i].key = t->keys + i * key_size;
 	sort_key_size = key_size;
-	qsort(t->rows, t->n, sizeof(*t->rows), by_bytes);
+	if (t->n) /* rows is NULL then, which qsort may not be given */
+		qsort(t->rows, t->n, sizeof(*t->rows), by_bytes);
 	return 0;
 }
 

@@ -28,7 +28,7 @@ def arguments(deny_file):
             "tcpstates": ["-d", "0.2"], "softirqs": ["0.2", "1"], "hardirqs": ["0.2", "1"],
             "bashreadline": ["-d", "0.2"], "tcprtt": ["-d", "0.2"], "biopattern": ["0.2", "1"],
             "memleak": ["-c", "true"], "lsm-block": ["--deny-open", deny_file, "-d", "0.2"],
-            "tc": ["ebtp0", "-d", "0.2"]}
+            "tc": ["ebtp0", "-d", "0.2"], "argdist": ["vfs_write", "count", "0.2", "1"]}
 
 
 class Namespace:
