@@ -501,7 +501,7 @@ def take_skips():
 def features():
     """{feature: usable} as `ebpftrace check --json` reports them."""
     if not _features:
-        p = run(["check", "--json"])
+        p = run(["check", "--json"], timeout=120)  # check gives each subcommand 60 s
         assert p.returncode in (0, 3), p.stderr  # 3: a subcommand cannot run here
         _features.update({o["name"]: o["ok"] for o in json_lines(p.stdout, "feature")})
     return _features

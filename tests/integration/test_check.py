@@ -24,7 +24,7 @@ RUN_PREFIX = {"tc": ["unshare", "-n"]}
 
 
 def check(*names):
-    p = run(["check", "--json", *names])
+    p = run(["check", "--json", *names], timeout=120)
     return p, json_lines(p.stdout)
 
 

@@ -382,7 +382,7 @@ def test_help_and_version():
 
 
 def test_check_reports_features():
-    p = run(["check", "--json"])
+    p = run(["check", "--json"], timeout=120)
     assert p.returncode in (0, 3), p.stderr  # 3: a subcommand cannot run here
     feats = {o["name"]: o for o in json_lines(p.stdout, "feature")}
     got = {name: o["ok"] for name, o in feats.items()}

@@ -42,7 +42,7 @@ PIPE_ELSEWHERE = {"bashreadline": "test_bashreadline.py (an interactive bash is 
 def runnable():
     """The subcommands `check` says run here; each one the kernel cannot run (exit 3) is a skip
     of its own, and any other failure of check's a failure of the test."""
-    p = lib.run(["check", "--json"], timeout=60)
+    p = lib.run(["check", "--json"], timeout=120)
     subs = []
     for o in lib.json_lines(p.stdout, "subcommand"):
         if o["runs"]:
