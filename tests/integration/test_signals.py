@@ -33,7 +33,7 @@ POINTS = [("exec", 0), ("caught", 0), ("caught", 0.005), ("caught", 0.02), ("cau
 CLONE_NEWNET = 0x40000000
 # What a closed-pipe run needs to write at all: an interval for those that print per interval.
 PIPE_ARGS = {"runqlat": ["0.2"], "softirqs": ["0.2"], "hardirqs": ["0.2"], "tcprtt": ["0.2"],
-             "biopattern": ["0.2"], "memleak": ["0.3"]}
+             "biopattern": ["0.2"], "memleak": ["0.3"], "argdist": ["0.2"]}
 # Those that write nothing the background workload makes happen: covered elsewhere.
 PIPE_ELSEWHERE = {"bashreadline": "test_bashreadline.py (an interactive bash is needed)",
                   "tc": "test_tc.py (packets on a device of its own are needed)"}
