@@ -8,7 +8,7 @@
 #              build is build/asan/ebpftrace; ASAN_OPTIONS, UBSAN_OPTIONS, LSAN_OPTIONS are passed on)
 #   --prefix   put before every test name (default vm/)
 #   -k         only integration tests whose name contains PATTERN
-#   --timeout  for the one boot that runs smoke checks and integration suite (default 1800 s, or
+#   --timeout  for the one boot that runs smoke checks and integration suite (default 2700 s, or
 #              $VM_TEST_TIMEOUT)
 #
 # Output (stdout), parsed by the aggregator: one line per test, "PASS <name>", "FAIL <name>: <reason>"
@@ -30,7 +30,7 @@ runner=$here/run-in-vm.sh
 binary=build/ebpftrace
 prefix=vm/
 pattern=""
-timeout=${VM_TEST_TIMEOUT:-1800}
+timeout=${VM_TEST_TIMEOUT:-2700}
 tmp=""
 # shellcheck source=tests/vm/tally.sh
 . "$(dirname "$0")/tally.sh"
