@@ -40,6 +40,7 @@ for spec in sys.argv[1:]:
     size, n = map(int, spec.split('x'))
     for _ in range(n):
         os.write(wr, b'x' * size)
+os._exit(0)  # no interpreter shutdown: its closes of the standard streams would be counted
 """
 
 # The writes of most tests, and their log2 buckets (low, high, count): 1 is bucket 1..1, 5 is in
