@@ -48,30 +48,15 @@ static void set_key(enum runqlat_key key)
 }
 
 /* Positional numbers are digits with at most one decimal point: no signs, spaces or exponents. */
-static bool plain_number(const char *s, bool fraction)
-{
-	bool digits = false, point = false;
-
-	for (; *s; s++) {
-		if (*s >= '0' && *s <= '9')
-			digits = true;
-		else if (*s == '.' && fraction && digits && !point)
-			point = true;
-		else
-			return false;
-	}
-	return digits && s[-1] != '.';
-}
-
 static void positional(const char *arg, unsigned int n)
 {
 	switch (n) {
 	case 0:
-		if (!plain_number(arg, true) || !parse_seconds(arg, &rq.interval))
+		if (!parse_seconds(arg, &rq.interval))
 			usage_error("invalid interval '%s': expected a number of seconds > 0", arg);
 		break;
 	case 1:
-		if (!plain_number(arg, false) || !parse_u64(arg, 1, UINT64_MAX, &rq.count))
+		if (!parse_u64(arg, 1, UINT64_MAX, &rq.count))
 			usage_error("invalid count '%s': expected a whole number > 0", arg);
 		break;
 	default:

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <math.h>
 #include "strbuf.h"
 #include "util.h"
 
@@ -79,16 +78,31 @@ bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return true;
 }
 
+/* Digits with an optional fraction: no sign, exponent, hex, "inf" or "nan" (strtod takes those). */
+static bool decimal_number(const char *s)
+{
+	bool digits = false, point = false;
+
+	for (; *s; s++) {
+		if (*s >= '0' && *s <= '9')
+			digits = true;
+		else if (*s == '.' && digits && !point)
+			point = true;
+		else
+			return false;
+	}
+	return digits && s[-1] != '.';
+}
+
 bool parse_seconds(const char *s, double *out)
 {
-	char *end;
 	double v;
 
-	if (!s || !*s)
+	if (!s || !decimal_number(s))
 		return false;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || !isfinite(v) || v <= 0)
+	v = strtod(s, NULL);
+	/* The bound keeps every conversion to ns, ms or a timespec in range. */
+	if (v <= 0 || v > MAX_SECONDS)
 		return false;
 	*out = v;
 	return true;

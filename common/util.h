@@ -28,7 +28,9 @@ __attribute__((format(printf, 1, 2), noreturn)) void usage_error(const char *fmt
 
 /* Parse a whole decimal number in [min, max]; false on anything else. */
 bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
-/* Parse a number of seconds (fractions allowed) > 0; false otherwise. */
+/* A longest interval or duration: about 31 years. */
+#define MAX_SECONDS 1e9
+/* Parse a decimal number of seconds (fractions allowed) in (0, MAX_SECONDS]; false otherwise. */
 bool parse_seconds(const char *s, double *out);
 /* Parse a size like 4096, 64K, 8M; false otherwise. */
 bool parse_size(const char *s, uint64_t *out);

@@ -26,7 +26,8 @@ BIG = ["18446744073709551616", "100000000000000000000000000000"]  # 2^64 and bey
 NUMBER = ["", "abc", "-1", "1.5", "0x10", "1k", "9 "] + BIG
 NUMBER_FROM_1 = NUMBER + ["0"]
 PID = NUMBER_FROM_1 + ["4194305"]  # past PID_MAX_LIMIT
-SECONDS = ["", "abc", "-1", "0", "-0", "nan", "inf", "1e999", "5s", "1,5"]
+SECONDS = ["", "abc", "-1", "0", "-0", "nan", "inf", "1e999", "5s", "1,5", "1e3", "0x10", " 1",
+           "1.", "+1", "1000000001"]
 PORTS = ["", "0", "65536", "80-70", "abc", "-1", "1-", "-80", "80-", "1-65536"]
 PREFIX = ["", "198.51.100.300", "198.51.100.0/33", "198.51.100.0/", "2001:db8::/129",
           "2001:db8:::1", "198.51.100.1\nx", "[2001:db8::1]"]
@@ -117,8 +118,6 @@ BY_METAVAR = {
 VALID = {
     ("uid", "0"): "root's uid",
     ("pid", "4194303"): "a filter may name a process that is not there yet (memleak -p: an error)",
-    ("seconds", "1e3"): "strtod's forms of a number of seconds",
-    ("seconds", "0x10"): "strtod's forms of a number of seconds",
     ("n0", "0"): "tc --top=0: no flow table, only the per-protocol counters",
     ("size", "0"): "memleak --min-size=0: every size is at least 0 bytes",
     ("symbol-prefix", ""): "no prefix: the default",
@@ -133,7 +132,7 @@ NETNS = {"tc"}
 # Positional arguments, by the usage line's words: (argument lists, exit status). Those of
 # COMPLETE_POSITIONAL are whole command lines (not added to BASE, which holds them).
 COMPLETE_POSITIONAL = {"DEV", "FUNCTION ARG [interval [count]]"}
-INTERVAL_COUNT = ([["0"], ["-1"], ["abc"], [""], ["nan"], ["1", "0"], ["1", "-1"],
+INTERVAL_COUNT = ([["0"], ["-1"], ["abc"], [""], ["nan"], ["1e3"], ["0x10"], ["1", "0"], ["1", "-1"],
                    ["1", "abc"], ["1", "1.5"], ["1"] + BIG[:1], ["1", "1", "1"]], 2)
 POSITIONAL = {
     "[interval [count]]": INTERVAL_COUNT,

@@ -237,8 +237,9 @@ def test_library_loaded_after_start_is_symbolized():
     fx = Fixture(0, "dlopen", [])
     fx.step("leaked")
     report = fx.report()
-    mods = [s["frames"][0] for s in report["stacks"]
-            if os.path.basename(s["frames"][0].get("module", "")).startswith("libz.so")]
+    # A stack the kernel could not record has no frames (the text says "[stack not recorded]").
+    mods = [s["frames"][0] for s in report["stacks"] if s["frames"]
+            and os.path.basename(s["frames"][0].get("module", "")).startswith("libz.so")]
     assert mods and any(f.get("function", "").startswith("deflate") for f in mods), mods
 
 

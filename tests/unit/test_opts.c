@@ -36,6 +36,15 @@ TEST(parse_seconds)
 	CHECK(!parse_seconds("nan", &d));
 	CHECK(!parse_seconds("inf", &d));
 	CHECK(!parse_seconds("", &d));
+	CHECK(!parse_seconds("1e3", &d));
+	CHECK(!parse_seconds("0x10", &d));
+	CHECK(!parse_seconds(" 1", &d));
+	CHECK(!parse_seconds("1.", &d));
+	CHECK(!parse_seconds(".5", &d));
+	CHECK(!parse_seconds("1.2.3", &d));
+	CHECK(parse_seconds("0.001", &d) && d == 0.001);
+	CHECK(parse_seconds("1000000000", &d) && d == 1e9);
+	CHECK(!parse_seconds("1000000000.5", &d));
 }
 
 TEST(parse_size)
