@@ -20,6 +20,7 @@ METHODS = ("fentry", "kprobe")
 # a descriptor it opened (close_fd returns 0), "badcloseN" N of one not open (-EBADF).
 WRITER = """
 import os, sys
+os.write(1, b'ready\\n')  # its start-up (imports closing files) is over: the tracer may start
 sys.stdin.readline()
 wr, ro = os.open('/dev/null', os.O_WRONLY), os.open('/dev/null', os.O_RDONLY)
 for spec in sys.argv[1:]:
@@ -80,8 +81,9 @@ class Writer:
 
     def __init__(self, specs):
         self.proc = subprocess.Popen([sys.executable, "-c", WRITER] + specs,
-                                     stdin=subprocess.PIPE)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.pid = self.proc.pid
+        assert self.proc.stdout.readline() == b"ready\n"
 
     def go(self):
         self.proc.stdin.write(b"go\n")
