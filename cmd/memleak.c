@@ -903,6 +903,15 @@ static int load(struct run *r)
 	if (!opts.max_stacks)
 		opts.max_stacks = r->pid ? USER_STACKS : KERNEL_STACKS;
 	bpf_map__set_max_entries(r->skel->maps.allocs, opts.max_allocs);
+	/*
+	 * Tracing the kernel, an element allocated as it comes is itself a kernel allocation to
+	 * track: before 6.18 the BPF allocator's refills (alloc_bulk) filled the map with themselves
+	 * within a second. Preallocated, the map allocates nothing while it traces.
+	 */
+	if (!r->pid)
+		bpf_map__set_map_flags(r->skel->maps.allocs,
+				       bpf_map__map_flags(r->skel->maps.allocs) &
+					       ~BPF_F_NO_PREALLOC);
 	bpf_map__set_max_entries(r->skel->maps.stacks, opts.max_stacks);
 	bpf_map__set_max_entries(r->skel->maps.totals, opts.max_stacks + 1);
 	choose_programs(r);
