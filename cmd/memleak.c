@@ -905,7 +905,7 @@ static int load(struct run *r)
 	bpf_map__set_max_entries(r->skel->maps.allocs, opts.max_allocs);
 	/*
 	 * Tracing the kernel, an element allocated as it comes is itself a kernel allocation to
-	 * track: before 6.18 the BPF allocator's refills (alloc_bulk) filled the map with themselves
+	 * track: on 6.1 the BPF allocator's refills (alloc_bulk) filled the map with themselves
 	 * within a second. Preallocated, the map allocates nothing while it traces.
 	 */
 	if (!r->pid)
