@@ -12,6 +12,7 @@
 #include "opts.h"
 #include "output.h"
 #include "setup.h"
+#include "tool.h"
 #include "util.h"
 
 enum { OPT_MAX_ARGS = OPT_SUB };
@@ -56,14 +57,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static const struct argp argp = {
-	.options = options,
-	.parser = parse_opt,
-	.children = common_argp_children,
-	.doc = "Trace exec() calls: pid, ppid, uid, comm, filename, argv and result.\v"
-	       "Arguments longer than 255 bytes are cut (marked ... in tables, \"truncated\" in "
-	       "JSON). See ebpftrace-exec(8).",
-};
+static const char doc[] = "Trace exec() calls: pid, ppid, uid, comm, filename, argv and result.\v"
+			  "Arguments longer than 255 bytes are cut (marked ... in tables, "
+			  "\"truncated\" in JSON). See ebpftrace-exec(8).";
 
 enum { F_PID, F_PPID, F_UID, F_COMM, F_RET, F_FILENAME, F_ARGV };
 
@@ -164,56 +160,62 @@ static int handle_event(void *ctx, const void *data, size_t size)
 	return 0;
 }
 
+static struct bpf_link *execveat_links[2];
+
 /*
  * The execve programs serve execveat too: attach them to its tracepoints as well. execveat arrived
  * in 3.19, but a kernel may be built without its tracepoints.
  */
-static int attach_execveat(struct exec_bpf *skel, struct bpf_link **links)
+static int attach_execveat(void *s, const char **step)
 {
+	struct exec_bpf *skel = s;
+
+	/* From 0 on: a rate over the first scrapes counts the first exec too. */
+	metrics_add(&exec_events, METRIC_VALUES("ok"), 0);
 	if (!tracepoint_exists("syscalls", "sys_enter_execveat")) {
 		verbose("no execveat tracepoints: tracing execve only");
-		return EXIT_OK;
+		return 0;
 	}
-	links[0] = bpf_program__attach_tracepoint(skel->progs.exec_enter_tp, "syscalls",
-						  "sys_enter_execveat");
-	if (!links[0])
-		return report_bpf_error("attaching to sys_enter_execveat", -errno);
-	links[1] = bpf_program__attach_tracepoint(skel->progs.exec_exit_tp, "syscalls",
-						  "sys_exit_execveat");
-	if (!links[1])
-		return report_bpf_error("attaching to sys_exit_execveat", -errno);
-	return EXIT_OK;
+	*step = "attaching to sys_enter_execveat";
+	execveat_links[0] = bpf_program__attach_tracepoint(skel->progs.exec_enter_tp, "syscalls",
+							   "sys_enter_execveat");
+	if (!execveat_links[0])
+		return -errno;
+	*step = "attaching to sys_exit_execveat";
+	execveat_links[1] = bpf_program__attach_tracepoint(skel->progs.exec_exit_tp, "syscalls",
+							   "sys_exit_execveat");
+	return execveat_links[1] ? 0 : -errno;
 }
+
+static int configure(void *s, enum attach_method m, const char **step)
+{
+	struct exec_bpf *skel = s;
+
+	(void)m;
+	(void)step;
+	exec_opts.cfg.execveat_nr = SYS_execveat;
+	skel->rodata->exec_cfg = exec_opts.cfg;
+	return 0;
+}
+
+TOOL_SKELETON_FNS(exec)
 
 int cmd_exec(int argc, char **argv)
 {
-	struct bpf_link *links[2] = {};
-	struct exec_bpf *skel;
-	int ret;
+	struct tool tool = {
+		.options = options,
+		.parser = parse_opt,
+		.doc = doc,
+		TOOL_SKELETON(exec),
+		.configure = configure,
+		.attach = attach_execveat,
+		.links = execveat_links,
+		.n_links = ARRAY_SIZE(execveat_links),
+		.fields = fields,
+		.n_fields = ARRAY_SIZE(fields),
+		.what = "exec() calls",
+		.handle = handle_event,
+	};
 
-	parse_args(&argp, argc, argv, NULL);
-	ret = setup_system();
-	if (ret)
-		return ret;
-	skel = exec_bpf__open();
-	if (!skel)
-		return report_bpf_error("opening the BPF object", -errno);
-	skel->rodata->common_cfg = common_bpf_cfg();
-	exec_opts.cfg.execveat_nr = SYS_execveat;
-	skel->rodata->exec_cfg = exec_opts.cfg;
-	ret = skel_load_attach(skel->skeleton);
-	if (ret)
-		goto out;
-	ret = attach_execveat(skel, links);
-	if (ret)
-		goto out;
-	out_init();
-	out_header(fields, ARRAY_SIZE(fields));
-	/* From 0 on: a rate over the first scrapes counts the first exec too. */
-	metrics_add(&exec_events, METRIC_VALUES("ok"), 0);
-	ret = events_run(skel->obj, "exec() calls", handle_event, NULL);
-out:
-	skel_detach(skel ? skel->skeleton : NULL, links, ARRAY_SIZE(links));
-	exec_bpf__destroy(skel);
-	return ret;
+	return tool_run(&tool, argc, argv);
 }
