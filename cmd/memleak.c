@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -16,6 +15,7 @@
 #include "memleak.skel.h"
 #include "cmds.h"
 #include "events.h"
+#include "mapscan.h"
 #include "metrics.h"
 #include "opts.h"
 #include "output.h"
@@ -24,6 +24,7 @@
 #include "strbuf.h"
 #include "symbolize.h"
 #include "target.h"
+#include "tool.h"
 #include "uprobe.h"
 #include "uprobes.h"
 #include "util.h"
@@ -107,16 +108,6 @@ static uint64_t opt_size(const char *opt, const char *arg)
 	return v;
 }
 
-static void positional(const char *arg, unsigned int n)
-{
-	if (n == 0 && !parse_seconds(arg, &opts.interval))
-		usage_error("invalid interval '%s': expected a number of seconds > 0", arg);
-	if (n == 1)
-		opts.reports = opt_u64("count", arg, 1, UINT64_MAX);
-	if (n > 1)
-		usage_error("unexpected argument '%s'", arg);
-}
-
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
@@ -163,7 +154,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		opts.max_stacks = opt_u64("--max-stacks", arg, 1, 1 << 20);
 		break;
 	case ARGP_KEY_ARG:
-		positional(arg, state->arg_num);
+		tool_interval_arg(arg, state->arg_num, &opts.interval, &opts.reports);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -372,48 +363,28 @@ static void add_alloc(struct report *rep, uint64_t addr, const struct memleak_al
 	rep->recs[rep->nrecs++] = (struct alloc_rec){ addr, *a };
 }
 
-#define BATCH 4096
-
-/* The allocations map, read in batches (a walk by next key restarts when keys go away). */
-static int scan_allocs(struct run *r, struct report *rep)
+static void scan_alloc(void *rep, const void *addr, const void *a)
 {
-	static uint64_t keys[BATCH];
-	static struct memleak_alloc vals[BATCH];
-	int fd = bpf_map__fd(r->skel->maps.allocs);
-	uint64_t token = 0;
-	bool first = true;
-
-	for (;;) {
-		__u32 n = BATCH;
-		int err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &n,
-					       NULL);
-
-		for (__u32 i = 0; i < n; i++)
-			add_alloc(rep, keys[i], &vals[i]);
-		first = false;
-		if (err == -ENOENT)
-			return 0;
-		if (err)
-			return err;
-	}
+	add_alloc(rep, *(const uint64_t *)addr, a);
 }
 
-static int scan_totals(struct run *r, struct report *rep)
+static void scan_total(void *ctx, const void *key, const void *value)
 {
-	int fd = bpf_map__fd(r->skel->maps.totals);
-	struct memleak_total t;
-	int64_t key, next;
-	int64_t *prev = NULL;
+	const struct memleak_total *t = value;
+	struct report *rep = ctx;
+	int64_t id = *(const int64_t *)key;
 
-	/* Few keys, never deleted: a walk by next key is safe here. */
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &t) || !t.allocs)
-			continue;
-		rep->sums[sum_index(key)] = (struct stack_sum){ key, t.bytes, t.allocs };
-	}
-	return 0;
+	if (t->allocs)
+		rep->sums[sum_index(id)] = (struct stack_sum){ id, t->bytes, t->allocs };
+}
+
+static int scan(struct run *r, struct report *rep)
+{
+	if (opts.cfg.combined)
+		return map_scan(bpf_map__fd(r->skel->maps.totals), sizeof(int64_t),
+				sizeof(struct memleak_total), scan_total, rep);
+	return map_scan(bpf_map__fd(r->skel->maps.allocs), sizeof(uint64_t),
+			sizeof(struct memleak_alloc), scan_alloc, rep);
 }
 
 static int by_bytes(const void *a, const void *b)
@@ -430,14 +401,6 @@ static int by_stack_then_age(const void *a, const void *b)
 	if (x->a.stack_id != y->a.stack_id)
 		return x->a.stack_id < y->a.stack_id ? -1 : 1;
 	return x->a.ts_ns < y->a.ts_ns ? -1 : x->a.ts_ns > y->a.ts_ns;
-}
-
-static uint64_t mono_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void print_frames(struct run *r, int64_t id, struct strbuf *sb, bool json)
@@ -610,14 +573,14 @@ static void export_report(struct run *r, const struct report *rep, size_t nsums)
 
 static int report(struct run *r)
 {
-	struct report rep = { .now_ns = mono_now_ns() };
+	struct report rep = { .now_ns = monotonic_ns() };
 	size_t n = 0;
 	int err;
 
 	rep.sums = calloc(opts.max_stacks + 1, sizeof(*rep.sums));
 	if (!rep.sums)
 		return -ENOMEM;
-	err = opts.cfg.combined ? scan_totals(r, &rep) : scan_allocs(r, &rep);
+	err = scan(r, &rep);
 	if (err) {
 		err_msg("reading the allocations failed: %s", strerror(-err));
 		free(rep.sums);
@@ -692,25 +655,20 @@ static int handle_record(void *ctx, const void *data, size_t size)
 	return 0;
 }
 
-static double mono_seconds(void)
-{
-	return mono_now_ns() / 1e9;
-}
-
 static int run_loop(struct run *r)
 {
-	double next = mono_seconds() + opts.interval;
+	double next = monotonic_seconds() + opts.interval;
 	uint64_t done = 0;
 	int ret = EXIT_OK;
 
 	while (ret == EXIT_OK && run_going()) {
-		double left = next - mono_seconds();
+		double left = next - monotonic_seconds();
 
 		ret = events_reader_poll(r->reader, left < 0.1 ? left : 0.1);
 		if (r->pid && target_exited(&r->target))
 			break;
 		follow_maps(r);
-		if (ret == EXIT_OK && mono_seconds() >= next) {
+		if (ret == EXIT_OK && monotonic_seconds() >= next) {
 			ret = report(r);
 			next += opts.interval;
 			if (opts.reports && ++done == opts.reports)
