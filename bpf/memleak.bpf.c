@@ -266,7 +266,7 @@ static __always_inline int alloc_return_probe(struct pt_regs *ctx)
 }
 UPROBE_TWINS("uretprobe", alloc_return)
 
-/* free, munmap: also on an entry placed after free's NULL check (see cmd/memleak.c). */
+/* free, munmap: also on an entry placed after free's NULL check (common/uprobes.c). */
 static __always_inline int free_enter_probe(struct pt_regs *ctx)
 {
 	forget(PT_REGS_PARM1(ctx), bpf_get_attach_cookie(ctx));

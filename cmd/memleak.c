@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -16,6 +15,7 @@
 #include "memleak.skel.h"
 #include "cmds.h"
 #include "events.h"
+#include "mapscan.h"
 #include "metrics.h"
 #include "opts.h"
 #include "output.h"
@@ -24,7 +24,9 @@
 #include "strbuf.h"
 #include "symbolize.h"
 #include "target.h"
+#include "tool.h"
 #include "uprobe.h"
+#include "uprobes.h"
 #include "util.h"
 
 enum {
@@ -40,8 +42,6 @@ enum {
 /* Distinct stacks kept: the kernel's are many more than one process's. */
 #define USER_STACKS   16384
 #define KERNEL_STACKS 65536
-
-#define MAX_LINKS     32
 
 static struct {
 	struct memleak_cfg cfg;
@@ -108,16 +108,6 @@ static uint64_t opt_size(const char *opt, const char *arg)
 	return v;
 }
 
-static void positional(const char *arg, unsigned int n)
-{
-	if (n == 0 && !parse_seconds(arg, &opts.interval))
-		usage_error("invalid interval '%s': expected a number of seconds > 0", arg);
-	if (n == 1)
-		opts.reports = opt_u64("count", arg, 1, UINT64_MAX);
-	if (n > 1)
-		usage_error("unexpected argument '%s'", arg);
-}
-
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
@@ -164,7 +154,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		opts.max_stacks = opt_u64("--max-stacks", arg, 1, 1 << 20);
 		break;
 	case ARGP_KEY_ARG:
-		positional(arg, state->arg_num);
+		tool_interval_arg(arg, state->arg_num, &opts.interval, &opts.reports);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -204,10 +194,8 @@ struct run {
 	struct target target;
 	struct symbolizer *sym;
 	struct events_reader *reader;
-	struct bpf_link *links[MAX_LINKS];
-	size_t nlinks;
-	pid_t pid;  /* 0: kernel mode */
-	bool multi; /* the uprobes through uprobe_multi links, one per program */
+	struct uprobes uprobes;
+	pid_t pid; /* 0: kernel mode */
 	uint64_t maps_seen;
 };
 
@@ -234,160 +222,28 @@ static const char *const call_names[MEMLEAK_CALLS] = {
 	[MEMLEAK_PERCPU_FREE] = "percpu_free",
 };
 
-/* The allocator's functions, in the order their probes are attached, and their programs. */
-static const struct {
-	enum memleak_call call;
-	const char *prog;
-	bool ret; /* needs the uretprobe */
-} alloc_fns[] = {
-	{ MEMLEAK_MALLOC, "size_arg1", true },
-	{ MEMLEAK_CALLOC, "calloc_enter", true },
-	{ MEMLEAK_REALLOC, "realloc_enter", true },
-	{ MEMLEAK_REALLOCARRAY, "reallocarray_enter", true },
-	{ MEMLEAK_POSIX_MEMALIGN, "posix_memalign_enter", true },
-	{ MEMLEAK_ALIGNED_ALLOC, "size_arg2", true },
-	{ MEMLEAK_MEMALIGN, "size_arg2", true },
-	{ MEMLEAK_VALLOC, "size_arg1", true },
-	{ MEMLEAK_PVALLOC, "size_arg1", true },
-	{ MEMLEAK_MMAP, "size_arg2", true },
-	{ MEMLEAK_FREE, "free_enter", false },
-	{ MEMLEAK_MUNMAP, "free_enter", false },
-};
-
-static int add_link(struct run *r, struct bpf_link *link, const char *what)
-{
-	if (!link)
-		return report_bpf_error(what, -errno);
-	r->links[r->nlinks++] = link;
-	return EXIT_OK;
-}
-
-/* One probe on the allocator: its program, where and for which function. */
-struct probe {
-	const char *prog;
-	uint64_t off;
-	enum memleak_call call;
-	bool retprobe;
-};
-
-static int attach_uprobe(struct run *r, const char *path, const struct probe *p)
-{
-	struct bpf_program *prog = bpf_object__find_program_by_name(r->skel->obj, p->prog);
-	LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = p->call, .retprobe = p->retprobe);
-	char what[96];
-
-	snprintf(what, sizeof(what), "attaching a %s to %s", p->retprobe ? "uretprobe" : "uprobe",
-		 call_names[p->call]);
-	return add_link(r, bpf_program__attach_uprobe_opts(prog, r->pid, path, p->off, &o), what);
-}
-
-/* The probes of probes[0]'s program, through one uprobe_multi link of its twin. */
-static int attach_uprobe_multi(struct run *r, const char *path, const struct probe *probes,
-			       size_t n)
-{
-	unsigned long offs[ARRAY_SIZE(alloc_fns)];
-	__u64 cookies[ARRAY_SIZE(alloc_fns)];
-	LIBBPF_OPTS(bpf_uprobe_multi_opts, o, .offsets = offs, .cookies = cookies,
-		    .retprobe = probes[0].retprobe);
-	struct bpf_program *prog;
-	char name[64], what[96];
-
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(probes[i].prog, probes[0].prog))
-			continue;
-		offs[o.cnt] = probes[i].off;
-		cookies[o.cnt++] = probes[i].call;
-	}
-	snprintf(name, sizeof(name), "%s_multi", probes[0].prog);
-	prog = bpf_object__find_program_by_name(r->skel->obj, name);
-	snprintf(what, sizeof(what), "attaching %s to %zu functions", name, o.cnt);
-	return add_link(r, bpf_program__attach_uprobe_multi(prog, r->pid, path, NULL, &o), what);
-}
-
-static bool prog_seen(const struct probe *probes, size_t i)
-{
-	for (size_t j = 0; j < i; j++)
-		if (!strcmp(probes[j].prog, probes[i].prog))
-			return true;
-	return false;
-}
-
-static int attach_probes(struct run *r, const char *path, const struct probe *probes, size_t n)
-{
-	int ret = EXIT_OK;
-
-	for (size_t i = 0; i < n && ret == EXIT_OK; i++) {
-		if (!r->multi)
-			ret = attach_uprobe(r, path, &probes[i]);
-		else if (!prog_seen(probes, i))
-			ret = attach_uprobe_multi(r, path, probes + i, n - i);
-	}
-	return ret;
-}
-
 /*
- * free's first instruction is often `test %rdi,%rdi`, which the kernel single-steps: very slow
- * in a VM. Past the NULL check the code starts with a push, which it emulates.
+ * The allocator's functions, in the order their probes are attached, and their programs. malloc
+ * and free are a must; free is probed past its NULL check, where the kernel need not single-step.
  */
-static uint64_t free_probe_offset(const char *path, const char *name, uint64_t off)
-{
-	uint8_t code[16];
-	size_t skip;
-
-	if (read_file_at(path, off, code, sizeof(code)))
-		return off;
-	skip = skip_null_check(code, sizeof(code));
-	if (skip)
-		verbose("%s: probing after its NULL check (+%zu bytes), on an instruction the "
-			"kernel "
-			"emulates",
-			name, skip);
-	else
-		verbose("%s: probing its entry (no NULL check before an emulated instruction)",
-			name);
-	return off + skip;
-}
-
-static int attach_allocator(struct run *r, const char *path)
-{
-	struct probe probes[2 * ARRAY_SIZE(alloc_fns)], rets[ARRAY_SIZE(alloc_fns)];
-	uint64_t seen[ARRAY_SIZE(alloc_fns)];
-	size_t nseen = 0, n = 0, nrets = 0;
-
-	for (size_t i = 0; i < ARRAY_SIZE(alloc_fns); i++) {
-		enum memleak_call call = alloc_fns[i].call;
-		char name[128];
-		uint64_t off;
-		bool dup = false;
-		int err;
-
-		snprintf(name, sizeof(name), "%s%s", opts.prefix, call_names[call]);
-		err = elf_func_offset(path, name, &off);
-		if (err && (call == MEMLEAK_MALLOC || call == MEMLEAK_FREE)) {
-			err_msg("cannot find %s in %s: %s", name, path, strerror(-err));
-			return EXIT_RUNTIME;
-		}
-		if (err) {
-			verbose("%s: not in %s, not traced", name, path);
-			continue;
-		}
-		/* Aliases (aligned_alloc and memalign are one function in glibc): probe once. */
-		for (size_t j = 0; j < nseen; j++)
-			dup |= seen[j] == off;
-		if (dup) {
-			verbose("%s: the same code as a function already probed", name);
-			continue;
-		}
-		seen[nseen++] = off;
-		if (call == MEMLEAK_FREE)
-			off = free_probe_offset(path, name, off);
-		probes[n++] = (struct probe){ alloc_fns[i].prog, off, call, false };
-		if (alloc_fns[i].ret)
-			rets[nrets++] = (struct probe){ "alloc_return", off, call, true };
+#define ALLOC_FN(c, fn, entry)                                                     \
+	{                                                                          \
+		.name = fn, .prog = entry, .ret_prog = "alloc_return", .cookie = c \
 	}
-	memcpy(probes + n, rets, nrets * sizeof(rets[0]));
-	return attach_probes(r, path, probes, n + nrets);
-}
+static const struct uprobe_fn alloc_fns[] = {
+	{ "malloc", "size_arg1", "alloc_return", MEMLEAK_MALLOC, .required = true },
+	ALLOC_FN(MEMLEAK_CALLOC, "calloc", "calloc_enter"),
+	ALLOC_FN(MEMLEAK_REALLOC, "realloc", "realloc_enter"),
+	ALLOC_FN(MEMLEAK_REALLOCARRAY, "reallocarray", "reallocarray_enter"),
+	ALLOC_FN(MEMLEAK_POSIX_MEMALIGN, "posix_memalign", "posix_memalign_enter"),
+	ALLOC_FN(MEMLEAK_ALIGNED_ALLOC, "aligned_alloc", "size_arg2"),
+	ALLOC_FN(MEMLEAK_MEMALIGN, "memalign", "size_arg2"),
+	ALLOC_FN(MEMLEAK_VALLOC, "valloc", "size_arg1"),
+	ALLOC_FN(MEMLEAK_PVALLOC, "pvalloc", "size_arg1"),
+	ALLOC_FN(MEMLEAK_MMAP, "mmap", "size_arg2"),
+	{ "free", "free_enter", NULL, MEMLEAK_FREE, .required = true, .past_null_check = true },
+	{ .name = "munmap", .prog = "free_enter", .cookie = MEMLEAK_MUNMAP },
+};
 
 /* Which file holds the allocator: --obj, else the C library the process uses or will use. */
 static int find_allocator(struct run *r, const char *exe, char *path, size_t size)
@@ -427,25 +283,17 @@ static bool user_program(struct run *r, const struct bpf_program *prog)
 	       prog == r->skel->progs.target_exec;
 }
 
+/* The allocator's uprobes; the skeleton attached the mmap and exec tracepoints. */
 static int attach_user(struct run *r, const char *exe)
 {
-	struct bpf_program *prog;
 	char path[4096];
 	int ret = find_allocator(r, exe, path, sizeof(path));
 
 	if (ret)
 		return ret;
 	verbose("allocator: %s", path);
-	ret = attach_allocator(r, path);
-	bpf_object__for_each_program(prog, r->skel->obj)
-	{
-		if (ret == EXIT_OK && user_program(r, prog) &&
-		    bpf_program__type(prog) != BPF_PROG_TYPE_KPROBE)
-			ret = add_link(r, bpf_program__attach(prog),
-				       "attaching to the mmap and exec "
-				       "tracepoints");
-	}
-	return ret;
+	return uprobes_attach(&r->uprobes, r->skel->obj, r->pid, path, opts.prefix, alloc_fns,
+			      ARRAY_SIZE(alloc_fns));
 }
 
 /* Kernel mode or user mode: the programs of the other do not load. */
@@ -456,35 +304,15 @@ static void choose_programs(struct run *r)
 
 	if (opts.percpu && !percpu)
 		err_msg("no percpu tracepoints on this kernel: percpu allocations are not traced");
-	r->multi = r->pid && uprobe_multi_supported();
 	if (r->pid)
-		verbose("uprobes: %s",
-			r->multi ? "one uprobe_multi link per program"
-				 : "one link per function (no uprobe_multi links here)");
+		uprobes_choose(&r->uprobes, r->skel->obj);
 	bpf_object__for_each_program(prog, r->skel->obj)
 	{
 		bool user = user_program(r, prog);
-		bool twin = bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE &&
-			    r->multi != !!strstr(bpf_program__section_name(prog), ".multi");
 
-		if (r->pid ? !user || twin
-			   : user || (!percpu && strstr(bpf_program__name(prog), "percpu")))
+		if (r->pid ? !user : user || (!percpu && strstr(bpf_program__name(prog), "percpu")))
 			bpf_program__set_autoload(prog, false);
 	}
-}
-
-static int attach_kernel(struct run *r)
-{
-	struct bpf_program *prog;
-	int ret = EXIT_OK;
-
-	bpf_object__for_each_program(prog, r->skel->obj)
-	{
-		if (ret == EXIT_OK && bpf_program__autoload(prog))
-			ret = add_link(r, bpf_program__attach(prog),
-				       "attaching to the kmem tracepoints");
-	}
-	return ret;
 }
 
 /* One stack's outstanding allocations. */
@@ -535,48 +363,28 @@ static void add_alloc(struct report *rep, uint64_t addr, const struct memleak_al
 	rep->recs[rep->nrecs++] = (struct alloc_rec){ addr, *a };
 }
 
-#define BATCH 4096
-
-/* The allocations map, read in batches (a walk by next key restarts when keys go away). */
-static int scan_allocs(struct run *r, struct report *rep)
+static void scan_alloc(void *rep, const void *addr, const void *a)
 {
-	static uint64_t keys[BATCH];
-	static struct memleak_alloc vals[BATCH];
-	int fd = bpf_map__fd(r->skel->maps.allocs);
-	uint64_t token = 0;
-	bool first = true;
-
-	for (;;) {
-		__u32 n = BATCH;
-		int err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &n,
-					       NULL);
-
-		for (__u32 i = 0; i < n; i++)
-			add_alloc(rep, keys[i], &vals[i]);
-		first = false;
-		if (err == -ENOENT)
-			return 0;
-		if (err)
-			return err;
-	}
+	add_alloc(rep, *(const uint64_t *)addr, a);
 }
 
-static int scan_totals(struct run *r, struct report *rep)
+static void scan_total(void *ctx, const void *key, const void *value)
 {
-	int fd = bpf_map__fd(r->skel->maps.totals);
-	struct memleak_total t;
-	int64_t key, next;
-	int64_t *prev = NULL;
+	const struct memleak_total *t = value;
+	struct report *rep = ctx;
+	int64_t id = *(const int64_t *)key;
 
-	/* Few keys, never deleted: a walk by next key is safe here. */
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &t) || !t.allocs)
-			continue;
-		rep->sums[sum_index(key)] = (struct stack_sum){ key, t.bytes, t.allocs };
-	}
-	return 0;
+	if (t->allocs)
+		rep->sums[sum_index(id)] = (struct stack_sum){ id, t->bytes, t->allocs };
+}
+
+static int scan(struct run *r, struct report *rep)
+{
+	if (opts.cfg.combined)
+		return map_scan(bpf_map__fd(r->skel->maps.totals), sizeof(int64_t),
+				sizeof(struct memleak_total), scan_total, rep);
+	return map_scan(bpf_map__fd(r->skel->maps.allocs), sizeof(uint64_t),
+			sizeof(struct memleak_alloc), scan_alloc, rep);
 }
 
 static int by_bytes(const void *a, const void *b)
@@ -593,14 +401,6 @@ static int by_stack_then_age(const void *a, const void *b)
 	if (x->a.stack_id != y->a.stack_id)
 		return x->a.stack_id < y->a.stack_id ? -1 : 1;
 	return x->a.ts_ns < y->a.ts_ns ? -1 : x->a.ts_ns > y->a.ts_ns;
-}
-
-static uint64_t mono_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void print_frames(struct run *r, int64_t id, struct strbuf *sb, bool json)
@@ -773,14 +573,14 @@ static void export_report(struct run *r, const struct report *rep, size_t nsums)
 
 static int report(struct run *r)
 {
-	struct report rep = { .now_ns = mono_now_ns() };
+	struct report rep = { .now_ns = monotonic_ns() };
 	size_t n = 0;
 	int err;
 
 	rep.sums = calloc(opts.max_stacks + 1, sizeof(*rep.sums));
 	if (!rep.sums)
 		return -ENOMEM;
-	err = opts.cfg.combined ? scan_totals(r, &rep) : scan_allocs(r, &rep);
+	err = scan(r, &rep);
 	if (err) {
 		err_msg("reading the allocations failed: %s", strerror(-err));
 		free(rep.sums);
@@ -855,25 +655,20 @@ static int handle_record(void *ctx, const void *data, size_t size)
 	return 0;
 }
 
-static double mono_seconds(void)
-{
-	return mono_now_ns() / 1e9;
-}
-
 static int run_loop(struct run *r)
 {
-	double next = mono_seconds() + opts.interval;
+	double next = monotonic_seconds() + opts.interval;
 	uint64_t done = 0;
 	int ret = EXIT_OK;
 
 	while (ret == EXIT_OK && run_going()) {
-		double left = next - mono_seconds();
+		double left = next - monotonic_seconds();
 
 		ret = events_reader_poll(r->reader, left < 0.1 ? left : 0.1);
 		if (r->pid && target_exited(&r->target))
 			break;
 		follow_maps(r);
-		if (ret == EXIT_OK && mono_seconds() >= next) {
+		if (ret == EXIT_OK && monotonic_seconds() >= next) {
 			ret = report(r);
 			next += opts.interval;
 			if (opts.reports && ++done == opts.reports)
@@ -915,54 +710,25 @@ static int load(struct run *r)
 	bpf_map__set_max_entries(r->skel->maps.stacks, opts.max_stacks);
 	bpf_map__set_max_entries(r->skel->maps.totals, opts.max_stacks + 1);
 	choose_programs(r);
-	err = skel_try_load(r->skel->skeleton, false, &step);
+	err = skel_try_load(r->skel->skeleton, true, &step);
 	return err ? report_bpf_error(step, err) : EXIT_OK;
 }
 
-static int start_command(struct run *r, char *exe, size_t size, char ***argv)
+static int start(struct run *r, char *exe, size_t size)
 {
-	int err;
+	int ret = target_open(&r->target, opts.command, common_opts.filter.pid, exe, size);
 
-	*argv = command_split(opts.command);
-	if (!*argv)
-		usage_error("invalid --command '%s': expected a command and its arguments",
-			    opts.command);
-	err = command_path((*argv)[0], exe, size);
-	if (err) {
-		err_msg("cannot run '%s': %s", (*argv)[0],
-			err == -ENOENT ? "command not found" : strerror(-err));
-		return EXIT_RUNTIME;
-	}
-	err = target_spawn(&r->target, exe, *argv);
-	if (err) {
-		err_msg("cannot start '%s': %s", exe, strerror(-err));
-		return EXIT_RUNTIME;
-	}
+	if (ret)
+		return ret;
 	r->pid = r->target.pid;
-	return EXIT_OK;
-}
-
-static int start(struct run *r, char *exe, size_t size, char ***argv)
-{
-	int ret;
-
-	if (opts.command) {
-		ret = start_command(r, exe, size, argv);
-		if (ret)
-			return ret;
-	} else if (common_opts.filter.pid) {
-		r->pid = common_opts.filter.pid;
-		if (target_watch(&r->target, r->pid)) {
-			err_msg("no process %d", r->pid);
-			return EXIT_RUNTIME;
-		}
-	}
 	ret = load(r);
 	if (ret)
 		return ret;
-	ret = r->pid ? attach_user(r, exe) : attach_kernel(r);
-	if (ret)
-		return ret;
+	if (r->pid) {
+		ret = attach_user(r, exe);
+		if (ret)
+			return ret;
+	}
 	r->reader = events_reader_new(r->skel->obj, handle_record, r);
 	if (!r->reader)
 		return EXIT_RUNTIME;
@@ -983,7 +749,7 @@ static void finish(struct run *r)
 	if (r->target.child && r->target.pid && r->target.go_fd < 0)
 		kill(r->target.pid, SIGCONT);
 	events_reader_free(r->reader);
-	links_destroy(r->links, r->nlinks);
+	skel_detach(r->skel ? r->skel->skeleton : NULL, r->uprobes.links, r->uprobes.n);
 	memleak_bpf__destroy(r->skel);
 	symbolizer_free(r->sym);
 	target_release(&r->target);
@@ -992,7 +758,7 @@ static void finish(struct run *r)
 int cmd_memleak(int argc, char **argv)
 {
 	struct run r = { .target = { .go_fd = -1, .err_fd = -1, .pidfd = -1 } };
-	char exe[4096] = "", **cmd_argv = NULL;
+	char exe[4096] = "";
 	int ret;
 
 	parse_args(&argp, argc, argv, NULL);
@@ -1000,7 +766,7 @@ int cmd_memleak(int argc, char **argv)
 	ret = setup_system();
 	if (ret)
 		return ret;
-	ret = start(&r, exe, sizeof(exe), &cmd_argv);
+	ret = start(&r, exe, sizeof(exe));
 	if (ret)
 		goto out;
 	out_init();
@@ -1008,15 +774,9 @@ int cmd_memleak(int argc, char **argv)
 		out_header(trace_fields, ARRAY_SIZE(trace_fields));
 	run_start();
 	out_flush();
-	if (r.target.child) {
-		int err = target_resume(&r.target);
-
-		if (err) {
-			err_msg("cannot run '%s': %s", exe, strerror(-err));
-			ret = EXIT_RUNTIME;
-			goto out;
-		}
-	}
+	ret = target_go(&r.target, exe);
+	if (ret)
+		goto out;
 	if (r.pid)
 		fprintf(stderr, "Tracing allocations of process %d. Hit Ctrl-C to end.\n", r.pid);
 	else
@@ -1024,6 +784,5 @@ int cmd_memleak(int argc, char **argv)
 	ret = run_loop(&r);
 out:
 	finish(&r);
-	command_free(cmd_argv);
 	return ret;
 }

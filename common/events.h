@@ -15,8 +15,9 @@ struct bpf_object;
 /* Turn one record into output rows; return 0, or a negative errno to stop with a failure. */
 typedef int (*event_fn)(void *ctx, const void *data, size_t size);
 
-/* CLOCK_MONOTONIC in seconds. */
+/* CLOCK_MONOTONIC in seconds, and in nanoseconds (the clock of bpf_ktime_get_ns). */
 double monotonic_seconds(void);
+uint64_t monotonic_ns(void);
 /*
  * From now on SIGINT, SIGTERM and SIGHUP stop the run instead of killing the process: caught
  * before anything is loaded, a signal that comes while a subcommand attaches lets it finish

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include "target.h"
+#include "util.h"
 
 static bool is_blank(char c)
 {
@@ -235,4 +236,45 @@ void target_release(struct target *t)
 	if (t->pidfd >= 0)
 		close(t->pidfd);
 	*t = (struct target){ .go_fd = -1, .err_fd = -1, .pidfd = -1 };
+}
+
+/* Fork the command, held before its exec. The child has its own copy of argv: ours goes. */
+static int start_command(struct target *t, const char *command, char *exe, size_t size)
+{
+	char **argv = command_split(command);
+	int err;
+
+	if (!argv)
+		usage_error("invalid --command '%s': expected a command and its arguments",
+			    command);
+	err = command_path(argv[0], exe, size);
+	if (err)
+		err_msg("cannot run '%s': %s", argv[0],
+			err == -ENOENT ? "command not found" : strerror(-err));
+	else if ((err = target_spawn(t, exe, argv)))
+		err_msg("cannot start '%s': %s", exe, strerror(-err));
+	command_free(argv);
+	return err ? EXIT_RUNTIME : EXIT_OK;
+}
+
+int target_open(struct target *t, const char *command, pid_t pid, char *exe, size_t size)
+{
+	*t = (struct target){ .go_fd = -1, .err_fd = -1, .pidfd = -1 };
+	if (command)
+		return start_command(t, command, exe, size);
+	if (pid && target_watch(t, pid)) {
+		err_msg("no process %d", pid);
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+int target_go(struct target *t, const char *exe)
+{
+	int err = t->child ? target_resume(t) : 0;
+
+	if (!err)
+		return EXIT_OK;
+	err_msg("cannot run '%s': %s", exe, strerror(-err));
+	return EXIT_RUNTIME;
 }

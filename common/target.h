@@ -36,6 +36,14 @@ int target_resume(struct target *t);
 int target_watch(struct target *t, pid_t pid);
 /* Whether the process has exited (our child is reaped then). */
 bool target_exited(struct target *t);
+/*
+ * The process to trace: command (-c) started and held before exec, its path written to exe, or
+ * else process pid (-p), watched; neither: t->pid is 0. A command line that cannot be split ends
+ * with a usage error; other failures return an exit code after a one-line message.
+ */
+int target_open(struct target *t, const char *command, pid_t pid, char *exe, size_t size);
+/* Let a command we started exec, once the probes are attached: an exit code, as above. */
+int target_go(struct target *t, const char *exe);
 /* Close what is ours; a child that never ran is killed and reaped. */
 void target_release(struct target *t);
 
