@@ -305,7 +305,7 @@ static void choose_programs(struct run *r)
 	if (opts.percpu && !percpu)
 		err_msg("no percpu tracepoints on this kernel: percpu allocations are not traced");
 	if (r->pid)
-		uprobes_choose(&r->uprobes, r->skel->obj);
+		uprobes_choose(&r->uprobes, r->skel->obj, uprobe_multi_supported());
 	bpf_object__for_each_program(prog, r->skel->obj)
 	{
 		bool user = user_program(r, prog);

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <bpf/libbpf.h>
-#include "probe.h"
 #include "setup.h"
 #include "uprobe.h"
 #include "uprobes.h"
@@ -25,11 +24,11 @@ static bool is_uprobe(const struct bpf_program *prog)
 	return !strncmp(sec, "uprobe", 6) || !strncmp(sec, "uretprobe", 9);
 }
 
-void uprobes_choose(struct uprobes *u, struct bpf_object *obj)
+void uprobes_choose(struct uprobes *u, struct bpf_object *obj, bool multi)
 {
 	struct bpf_program *prog;
 
-	u->multi = uprobe_multi_supported();
+	u->multi = multi;
 	verbose("uprobes: %s", u->multi ? "one uprobe_multi link per program"
 					: "one link per function (no uprobe_multi links here)");
 	bpf_object__for_each_program(prog, obj)

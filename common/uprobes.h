@@ -36,10 +36,11 @@ struct uprobes {
 };
 
 /*
- * After open, before load: whether the kernel takes uprobe_multi links (said under -v), and
- * autoload turned off for the twin of every uprobe program that will not be attached.
+ * After open, before load: attach by uprobe_multi links or not (multi: whether the kernel takes
+ * them, uprobe_multi_supported(); said under -v), and autoload turned off for the twin of every
+ * uprobe program that will not be attached.
  */
-void uprobes_choose(struct uprobes *u, struct bpf_object *obj);
+void uprobes_choose(struct uprobes *u, struct bpf_object *obj, bool multi);
 /*
  * After load: probe fns (at most UPROBES_MAX_FNS) of the file at path, named prefix + name, in
  * process pid (-1: every process). A function at the same address as one before it (an alias)
