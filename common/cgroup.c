@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include "cgroup.h"
+#include "events.h"
 
 #define MAX_DEPTH	   64 /* directories below the root we descend into */
 #define RESCAN_MIN_SECONDS 1
@@ -147,14 +147,6 @@ static int cmp_entry(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void scan(void)
 {
 	char *dir = NULL, *root = NULL, path[4096];
@@ -162,7 +154,7 @@ static void scan(void)
 	int fd;
 
 	cgroup_paths_free();
-	cache.scanned_at = now_seconds();
+	cache.scanned_at = monotonic_seconds();
 	if (!find_cgroup2(&dir, &root))
 		goto out;
 	/* A mount of a cgroup below the root shows paths below that one. */
@@ -196,7 +188,7 @@ const char *cgroup_path_of(uint64_t id)
 	const char *path = lookup(id);
 
 	if (!path &&
-	    (!cache.scanned_at || now_seconds() - cache.scanned_at >= RESCAN_MIN_SECONDS)) {
+	    (!cache.scanned_at || monotonic_seconds() - cache.scanned_at >= RESCAN_MIN_SECONDS)) {
 		scan();
 		path = lookup(id);
 	}

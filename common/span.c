@@ -2,7 +2,6 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/libbpf.h>
 #include "events.h"
 #include "metrics.h"
@@ -191,12 +190,9 @@ static void watch_stats(const struct span_report *r, struct bpf_object *obj)
 
 static void print_interval(void *ctx, uint64_t ts_ns)
 {
-	struct interval iv = { .r = report, .ts_ns = ts_ns };
-	struct timespec now;
+	struct interval iv = { .r = report, .ts_ns = ts_ns, .mono_ns = monotonic_ns() };
 
 	(void)ctx;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	iv.mono_ns = (uint64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	if (!span.cfg.hist)
 		print_header(iv.r);
 	metrics_map_each(&stats, span.interval > 0, print_entry, &iv);
