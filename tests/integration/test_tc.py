@@ -341,7 +341,9 @@ s.close()
 def test_capture_copies_gso_packets_whole(tmp="/tmp"):
     """A bulk TCP transfer: GSO packets of up to 64 KiB, each written whole, its last byte too,
     and the data frames cover the 8 MiB sent (Ethernet, IPv4 and TCP with timestamps: 66 bytes
-    of headers)."""
+    of headers). veth moves the 8 MiB faster than a reader on a loaded host empties -w's 8 MiB
+    default ring (CI saw 4 lost), so the ring holds the whole transfer: what is tested is that
+    each packet is copied whole, not how fast the reader is."""
     path = os.path.join(tmp, f"ebpftrace-tc-gso-{os.getpid()}.pcap")
     try:
         with pair() as p:
@@ -350,7 +352,8 @@ def test_capture_copies_gso_packets_whole(tmp="/tmp"):
                  "import socket\n"
                  "c, _ = socket.create_server(('198.51.100.2', 9000)).accept()\n"
                  "while c.recv(1 << 20): pass\n"])
-            t = NsTracer(p.ns_b, ["tc", p.dev_b, "--proto", "tcp", "-w", path])
+            t = NsTracer(p.ns_b, ["tc", p.dev_b, "--proto", "tcp", "-w", path,
+                                    "--ringbuf-size", "32M"])
             p.in_a("python3", "-c", SEND_BULK, B4, str(8 << 20))
             server.wait(timeout=30)
             rc, _, err = t.stop()
