@@ -29,6 +29,8 @@ def traced(sub, extra, cache_dir):
     p = subprocess.run([*RUN_PREFIX.get(sub, ()), lib.BINARY, sub, "-vv", "-d", "0.1", *extra,
                         *RUN_ARGS.get(sub, [])], capture_output=True, timeout=60, env=env)
     err = p.stderr.decode(errors="replace")
+    if p.returncode == 3 and "is not usable on this kernel" in err:
+        return None  # that method, on this kernel (exit's tp_btf before 6.16)
     assert p.returncode == 0, (sub, extra, err[-2000:])
     return err
 
@@ -47,6 +49,8 @@ def test_every_program_is_relocated_as_with_the_kernels_whole_btf():
             usable = [m for m in methods_of(sub) if features.get(m)]
             for extra in [[]] + [["--method", m] for m in usable]:
                 whole = traced(sub, extra, "")
+                if whole is None:
+                    continue
                 traced(sub, extra, cache)  # the first run writes the copy
                 small = traced(sub, extra, cache)
                 assert relocations(whole), (sub, extra, whole[-2000:])
