@@ -36,6 +36,7 @@ ARCH		:= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerp
 
 BPF_SRCS	:= $(wildcard bpf/*.bpf.c)
 SKELS		:= $(BPF_SRCS:bpf/%.bpf.c=$(GEN)/%.skel.h)
+BPF_OBJS	:= $(BPF_SRCS:bpf/%.bpf.c=$(GEN)/%.bpf.o)
 COMMON_SRCS	:= $(wildcard common/*.c)
 CMD_SRCS	:= $(wildcard cmd/*.c)
 COMMON_OBJS	:= $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -71,7 +72,7 @@ $(BUILD)/ebpftrace: $(CMD_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBBPF_LIBS) $(LDLIBS) -lm
 
 # Skeletons exist before the first compile; afterwards the .d files track which object uses which.
-$(BUILD)/obj/%.o: %.c | $(SKELS) $(GEN)/versions.ok
+$(BUILD)/obj/%.o: %.c | $(SKELS) $(GEN)/core_types.h $(GEN)/versions.ok
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -86,6 +87,13 @@ $(GEN)/%.bpf.o: bpf/%.bpf.c $(GEN)/vmlinux.h
 
 $(GEN)/%.skel.h: $(GEN)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
+
+# The kernel types our objects name, for the cut-down kernel BTF of common/corebtf.c: every
+# struct, union, enum and typedef, without CO-RE's ___flavour suffix, sorted for bsearch().
+$(GEN)/core_types.h: $(BPF_OBJS)
+	for o in $^; do $(BPFTOOL) btf dump file $$o format raw; done | \
+	 sed -n "s/^\[[0-9]*\] \(STRUCT\|UNION\|ENUM\|ENUM64\|TYPEDEF\) '\([^']*\)'.*/\2/p" | \
+	 sed -e 's/___.*//' -e '/^(anon)$$/d' | LC_ALL=C sort -u | sed 's/.*/"&",/' > $@
 
 # Fail early, with a message that says what to do, when libbpf or bpftool are too old.
 $(GEN)/versions.ok:
@@ -126,11 +134,11 @@ FUZZ_CFLAGS	= -std=gnu11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
 FUZZ_SRCS	:= $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS		:= $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 
-build/fuzz/obj/common/%.o: common/%.c | $(SKELS) $(GEN)/versions.ok
+build/fuzz/obj/common/%.o: common/%.c | $(SKELS) $(GEN)/core_types.h $(GEN)/versions.ok
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-build/fuzz/obj/tests/fuzz/%.o: tests/fuzz/%.c | $(SKELS) $(GEN)/versions.ok
+build/fuzz/obj/tests/fuzz/%.o: tests/fuzz/%.c | $(SKELS) $(GEN)/core_types.h $(GEN)/versions.ok
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 

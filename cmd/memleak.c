@@ -14,6 +14,7 @@
 #include "memleak.h"
 #include "memleak.skel.h"
 #include "cmds.h"
+#include "corebtf.h"
 #include "events.h"
 #include "mapscan.h"
 #include "metrics.h"
@@ -686,7 +687,7 @@ static int load(struct run *r)
 	const char *step;
 	int err;
 
-	r->skel = memleak_bpf__open();
+	r->skel = core_btf_open(memleak);
 	if (!r->skel)
 		return report_bpf_error("opening the BPF object", -errno);
 	r->skel->rodata->common_cfg = common_bpf_cfg();

@@ -10,6 +10,7 @@
 #include "tc.h"
 #include "tc.skel.h"
 #include "cmds.h"
+#include "corebtf.h"
 #include "countmap.h"
 #include "events.h"
 #include "metrics.h"
@@ -309,7 +310,7 @@ static int load_for(enum tc_attach_kind kind, void *ctx, struct bpf_program **pr
 		metrics_forget_object((*skel)->obj);
 	tc_bpf__destroy(*skel);
 	*step = "opening the BPF object";
-	*skel = tc_bpf__open();
+	*skel = core_btf_open(tc);
 	if (!*skel)
 		return -errno;
 	progs[TC_INGRESS] = (*skel)->progs.ebpftrace_tc_in;

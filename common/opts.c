@@ -28,7 +28,8 @@ static const struct argp_option common_options[] = {
 	{ "timestamp", 'T', NULL, 0, "Print a TIME column (local time)", 0 },
 	{ "json", OPT_JSON, NULL, 0, "One JSON object per line (NDJSON)", 0 },
 	{ "output", 'o', "FILE", 0, "Write the table or JSON to FILE (-: standard output)", 0 },
-	{ "verbose", 'v', NULL, 0, "Explain attach choices; show libbpf messages", 0 },
+	{ "verbose", 'v', NULL, 0,
+	  "Explain attach choices; show libbpf messages (-vv: its debug messages too)", 0 },
 	{ "ringbuf-size", OPT_RINGBUF, "SIZE", 0,
 	  "Ring buffer size, a power of two (e.g. 256K, 4M; default 1M)", 0 },
 	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0,
@@ -109,6 +110,7 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 		common_opts.json = true;
 		break;
 	case 'v':
+		libbpf_debug = verbose_mode; /* -vv */
 		verbose_mode = true;
 		break;
 	case OPT_RINGBUF:

@@ -26,7 +26,7 @@ static int cgroup_fd = -1;
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (!verbose_mode || level == LIBBPF_DEBUG)
+	if (!verbose_mode || (level == LIBBPF_DEBUG && !libbpf_debug))
 		return 0;
 	return vfprintf(stderr, fmt, ap);
 }

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "corebtf.h"
 #include "events.h"
 #include "hist.h"
 #include "output.h"
@@ -62,7 +63,7 @@ struct tool {
 #define TOOL_SKELETON_FNS(name)                     \
 	static void *name##_tool_open(void)         \
 	{                                           \
-		return name##_bpf__open();          \
+		return core_btf_open(name);         \
 	}                                           \
 	static void name##_tool_destroy(void *skel) \
 	{                                           \

@@ -9,6 +9,7 @@
 
 const char *prog_name = "ebpftrace";
 bool verbose_mode;
+bool libbpf_debug;
 
 void set_prog_name(const char *subcommand)
 {

@@ -20,6 +20,8 @@ enum {
 /* "ebpftrace" or "ebpftrace <subcommand>": the prefix of every message. */
 extern const char *prog_name;
 extern bool verbose_mode;
+/* -vv: libbpf's debug messages too (each CO-RE relocation, each step of a load). */
+extern bool libbpf_debug;
 
 void set_prog_name(const char *subcommand);
 __attribute__((format(printf, 1, 2))) void err_msg(const char *fmt, ...);

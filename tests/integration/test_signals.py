@@ -43,9 +43,9 @@ def pipe_args(sub):
     return ["0.2"] if re.search(r"\[interval \[count\]\]$", usage, re.I) else []
 
 
-def runnable():
+def runnable(test="signals"):
     """The subcommands `check` says run here; each one the kernel cannot run (exit 3) is a skip
-    of its own, and any other failure of check's a failure of the test."""
+    of its own (test/subcommand), and any other failure of check's a failure of the test."""
     p = lib.run(["check", "--json"], timeout=120)
     subs = []
     for o in lib.json_lines(p.stdout, "subcommand"):
@@ -53,7 +53,7 @@ def runnable():
             subs.append(o["name"])
         else:
             assert o["exit_code"] == 3, o
-            lib.note_skip(f"signals/{o['name']}", f"does not run here: {o['reason']}; "
+            lib.note_skip(f"{test}/{o['name']}", f"does not run here: {o['reason']}; "
                           "the test VM covers it")
     assert "exec" in subs, subs
     return subs
