@@ -20,6 +20,7 @@ DESTDIR		?=
 CC		?= gcc
 CLANG		?= clang
 LLVM_STRIP	?= llvm-strip
+LLVM_READELF	?= llvm-readelf
 BPFTOOL		?= bpftool
 VMLINUX_BTF	?= /sys/kernel/btf/vmlinux
 
@@ -72,7 +73,7 @@ $(BUILD)/ebpftrace: $(CMD_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBBPF_LIBS) $(LDLIBS) -lm
 
 # Skeletons exist before the first compile; afterwards the .d files track which object uses which.
-$(BUILD)/obj/%.o: %.c | $(SKELS) $(GEN)/core_types.h $(GEN)/versions.ok
+$(BUILD)/obj/%.o: %.c | $(SKELS) $(GEN)/core_types.h $(GEN)/core_attach.h $(GEN)/versions.ok
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -94,6 +95,13 @@ $(GEN)/core_types.h: $(BPF_OBJS)
 	for o in $^; do $(BPFTOOL) btf dump file $$o format raw; done | \
 	 sed -n "s/^\[[0-9]*\] \(STRUCT\|UNION\|ENUM\|ENUM64\|TYPEDEF\) '\([^']*\)'.*/\2/p" | \
 	 sed -e 's/___.*//' -e '/^(anon)$$/d' | LC_ALL=C sort -u | sed 's/.*/"&",/' > $@
+
+# The sections of our programs that attach by the kernel's BTF id of their target, for the ids
+# common/corebtf.c keeps beside the cut-down BTF: "tp_btf/sys_exit", "fentry/tcp_v4_connect"...
+$(GEN)/core_attach.h: $(BPF_OBJS)
+	for o in $^; do $(LLVM_READELF) -SW $$o; done | \
+	 sed -n 's/.*\] \(\(tp_btf\|fentry\|fexit\|lsm\)\/[^ ]*\) .*/\1/p' | \
+	 LC_ALL=C sort -u | sed 's/.*/"&",/' > $@
 
 # Fail early, with a message that says what to do, when libbpf or bpftool are too old.
 $(GEN)/versions.ok:
@@ -134,11 +142,11 @@ FUZZ_CFLAGS	= -std=gnu11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP \
 FUZZ_SRCS	:= $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS		:= $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 
-build/fuzz/obj/common/%.o: common/%.c | $(SKELS) $(GEN)/core_types.h $(GEN)/versions.ok
+build/fuzz/obj/common/%.o: common/%.c | $(SKELS) $(GEN)/core_types.h $(GEN)/core_attach.h $(GEN)/versions.ok
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-build/fuzz/obj/tests/fuzz/%.o: tests/fuzz/%.c | $(SKELS) $(GEN)/core_types.h $(GEN)/versions.ok
+build/fuzz/obj/tests/fuzz/%.o: tests/fuzz/%.c | $(SKELS) $(GEN)/core_types.h $(GEN)/core_attach.h $(GEN)/versions.ok
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 

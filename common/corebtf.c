@@ -9,7 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <limits.h>
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <bpf/libbpf.h>
 #include "corebtf.h"
 #include "util.h"
 
@@ -21,6 +24,37 @@
 static const char *const core_type_names[] = {
 #include "core_types.h"
 };
+
+/* Every section of theirs whose programs attach by a kernel BTF id ("tp_btf/sys_exit"...). */
+static const char *const attach_sections[] = {
+#include "core_attach.h"
+};
+
+/*
+ * What such a section names in the kernel's BTF: tp_btf/X the typedef btf_trace_X, fentry/X and
+ * fexit/X the function X, lsm/X the function bpf_lsm_X (as libbpf looks them up). The copy keeps
+ * their ids, and how many parameters their prototypes have, as the values of an enum per fact and
+ * kind (named in fact_enums), one enumerator per name.
+ */
+static const struct attach_kind {
+	const char *section;
+	enum bpf_attach_type attach;
+	const char *prefix;
+	int kind;
+} attach_kinds[] = {
+	{ "tp_btf/", BPF_TRACE_RAW_TP, "btf_trace_", BTF_KIND_TYPEDEF },
+	{ "fentry/", BPF_TRACE_FENTRY, "", BTF_KIND_FUNC },
+	{ "fexit/", BPF_TRACE_FEXIT, "", BTF_KIND_FUNC },
+	{ "lsm/", BPF_LSM_MAC, "bpf_lsm_", BTF_KIND_FUNC },
+};
+enum attach_fact { ATTACH_ID, ATTACH_PARAMS };
+static const char *const fact_enums[][2] = { /* [fact][kind is a function] */
+	[ATTACH_ID] = { "ebpftrace_typedef_ids", "ebpftrace_func_ids" },
+	[ATTACH_PARAMS] = { "ebpftrace_typedef_params", "ebpftrace_func_params" },
+};
+
+/* The copy, parsed: one per process, kept for its ids. */
+static struct btf *copy;
 
 struct prune {
 	const struct btf *src;
@@ -219,14 +253,11 @@ static bool trusted_dir(const char *dir)
 	       !(st.st_mode & (S_IWGRP | S_IWOTH));
 }
 
-/* FNV-1a over the type names: a binary that names other types wants another copy. */
-static uint64_t names_hash(void)
+/* FNV-1a over the names: a binary that names other types or targets wants another copy. */
+static uint64_t hash_names(uint64_t h, const char *const *names, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(core_type_names); i++)
-		for (const char *c = core_type_names[i];; c++) {
+	for (size_t i = 0; i < n; i++)
+		for (const char *c = names[i];; c++) {
 			h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
 			if (!*c)
 				break;
@@ -234,19 +265,23 @@ static uint64_t names_hash(void)
 	return h;
 }
 
-/* Whether path is a copy we wrote that libbpf will parse. */
+static uint64_t names_hash(void)
+{
+	uint64_t h = hash_names(0xcbf29ce484222325ull, core_type_names, ARRAY_SIZE(core_type_names));
+
+	return hash_names(h, attach_sections, ARRAY_SIZE(attach_sections));
+}
+
+/* Whether path is a copy we wrote that libbpf will parse; kept in copy if so. */
 static bool usable_copy(const char *path)
 {
 	struct stat st;
-	struct btf *btf;
 
 	if (stat(path, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
 		return false;
-	btf = btf__parse_raw(path);
-	if (!btf)
-		return false;
-	btf__free(btf);
-	return true;
+	btf__free(copy);
+	copy = btf__parse_raw(path);
+	return copy;
 }
 
 /* Copies for other kernels or other builds of ours. */
@@ -269,6 +304,74 @@ static void remove_others(const char *dir, const char *keep)
 		closedir(d);
 }
 
+static const struct attach_kind *attach_kind_of(enum bpf_attach_type attach)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(attach_kinds); i++)
+		if (attach_kinds[i].attach == attach)
+			return &attach_kinds[i];
+	return NULL;
+}
+
+static const struct attach_kind *section_kind(const char *section)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(attach_kinds); i++)
+		if (!strncmp(section, attach_kinds[i].section, strlen(attach_kinds[i].section)))
+			return &attach_kinds[i];
+	return NULL;
+}
+
+/* The id in btf of what a program of kind k names by target, or a negative errno. */
+static int find_target(const struct btf *btf, const struct attach_kind *k, const char *target)
+{
+	char name[256];
+
+	snprintf(name, sizeof(name), "%s%s", k->prefix, target);
+	return btf__find_by_name_kind(btf, name, k->kind);
+}
+
+/* The number of parameters of the prototype behind the typedef (of a pointer) or function id. */
+static int params_of(const struct btf *btf, int id)
+{
+	const struct btf_type *t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+
+	if (btf_is_ptr(t))
+		t = btf__type_by_id(btf, t->type);
+	return btf_is_func_proto(t) ? btf_vlen(t) : -1;
+}
+
+/* Append to dst the enum of fact for kind, one value per section whose target full has. */
+static int add_attach_facts(struct btf *dst, const struct btf *full, int kind, enum attach_fact fact)
+{
+	int enum_id = 0, err = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(attach_sections) && !err; i++) {
+		const struct attach_kind *k = section_kind(attach_sections[i]);
+		const char *target = attach_sections[i] + (k ? strlen(k->section) : 0);
+		int id = k && k->kind == kind ? find_target(full, k, target) : -ENOENT;
+
+		if (id <= 0)
+			continue; /* not in vmlinux: libbpf looks in the modules at load */
+		if (!enum_id)
+			enum_id = btf__add_enum(dst, fact_enums[fact][kind == BTF_KIND_FUNC], 4);
+		err = enum_id < 0 ? enum_id
+				  : btf__add_enum_value(dst, btf__name_by_offset(full,
+									 btf__type_by_id(full, id)->name_off),
+							fact == ATTACH_ID ? id : params_of(full, id));
+	}
+	return err;
+}
+
+static int add_all_attach_facts(struct btf *dst, const struct btf *full)
+{
+	static const int kinds[] = { BTF_KIND_TYPEDEF, BTF_KIND_FUNC };
+	int err = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(kinds) && !err; i++)
+		for (enum attach_fact f = ATTACH_ID; f <= ATTACH_PARAMS && !err; f++)
+			err = add_attach_facts(dst, full, kinds[i], f);
+	return err;
+}
+
 /* Write the copy for this kernel to path, through a temporary file and a rename. */
 static bool write_copy(const char *dir, const char *path)
 {
@@ -282,6 +385,10 @@ static bool write_copy(const char *dir, const char *path)
 	if (!full)
 		return false;
 	small = core_btf_prune(full, core_type_names, ARRAY_SIZE(core_type_names));
+	if (small && add_all_attach_facts(small, full)) {
+		btf__free(small);
+		small = NULL;
+	}
 	btf__free(full);
 	raw = small ? btf__raw_data(small, &size) : NULL;
 	snprintf(tmp, sizeof(tmp), "%s/.vmlinux-XXXXXX", dir);
@@ -329,14 +436,131 @@ static const char *find_or_write_copy(void)
 	return path;
 }
 
+static int attach_fact(int attach, const char *target, enum attach_fact fact)
+{
+	const struct attach_kind *k = attach_kind_of(attach);
+	const struct btf_type *t;
+	const struct btf_enum *v;
+	char name[256];
+	int id;
+
+	if (!k || !core_btf_path())
+		return -ENOENT;
+	id = btf__find_by_name_kind(copy, fact_enums[fact][k->kind == BTF_KIND_FUNC],
+				    BTF_KIND_ENUM);
+	if (id <= 0)
+		return -ENOENT;
+	snprintf(name, sizeof(name), "%s%s", k->prefix, target);
+	t = btf__type_by_id(copy, id);
+	v = btf_enum(t);
+	for (int i = 0; i < btf_vlen(t); i++, v++)
+		if (!strcmp(btf__name_by_offset(copy, v->name_off), name))
+			return v->val;
+	return -ENOENT;
+}
+
+int core_btf_attach_id(int attach, const char *target)
+{
+	int id = attach_fact(attach, target, ATTACH_ID);
+
+	return id > 0 ? id : libbpf_find_vmlinux_btf_id(target, attach);
+}
+
+int core_btf_attach_params(int attach, const char *target)
+{
+	int n = attach_fact(attach, target, ATTACH_PARAMS), id;
+	struct btf *full;
+
+	if (n >= 0)
+		return n;
+	full = attach_kind_of(attach) ? btf__load_vmlinux_btf() : NULL;
+	if (!full)
+		return -ENOENT;
+	id = find_target(full, attach_kind_of(attach), target);
+	n = id > 0 ? params_of(full, id) : id;
+	btf__free(full);
+	return n;
+}
+
+/*
+ * libbpf 1.4 reads the kernel's whole BTF to load a program that attaches by BTF id, for that id
+ * alone. These handlers of its sections give it the id from the copy: a program whose target the
+ * copy has is marked at open with an attach_prog_fd no file can have (which tells libbpf that it
+ * needs no kernel BTF for it), and at load the mark gives way to the id. A target the copy lacks
+ * is not in vmlinux: libbpf looks it up at open then, in the modules' BTF too.
+ */
+#define ATTACH_ID_MARK INT_MAX
+
+static const char *attach_target(const struct bpf_program *prog)
+{
+	const char *slash = strchr(bpf_program__section_name(prog), '/');
+
+	return slash ? slash + 1 : NULL;
+}
+
+static int mark_for_cached_id(struct bpf_program *prog, long cookie)
+{
+	const char *target = attach_target(prog);
+
+	(void)cookie;
+	if (!target) /* the subcommand sets it (bpf_program__set_attach_target) */
+		return 0;
+	if (attach_fact(bpf_program__expected_attach_type(prog), target, ATTACH_ID) > 0)
+		return bpf_program__set_attach_target(prog, ATTACH_ID_MARK, NULL);
+	/* Not found here fails at load, as it would without us, if the program is loaded. */
+	bpf_program__set_attach_target(prog, 0, target);
+	return 0;
+}
+
+static int give_cached_id(struct bpf_program *prog, struct bpf_prog_load_opts *opts, long cookie)
+{
+	(void)cookie;
+	if (opts->attach_prog_fd == ATTACH_ID_MARK) {
+		opts->attach_prog_fd = 0;
+		opts->attach_btf_obj_fd = 0;
+		opts->attach_btf_id = attach_fact(bpf_program__expected_attach_type(prog),
+						  attach_target(prog), ATTACH_ID);
+	}
+	return opts->attach_btf_id > 0 ? 0 : -ESRCH;
+}
+
+static int attach_by_id(const struct bpf_program *prog, long cookie, struct bpf_link **link)
+{
+	(void)cookie;
+	*link = bpf_program__attach_trace(prog);
+	return *link ? 0 : -errno;
+}
+
+static void take_over_attach_by_id(void)
+{
+	LIBBPF_OPTS(libbpf_prog_handler_opts, opts, .prog_setup_fn = mark_for_cached_id,
+		    .prog_prepare_load_fn = give_cached_id, .prog_attach_fn = attach_by_id);
+	static const struct {
+		const char *section;
+		enum bpf_attach_type attach;
+	} sections[] = {
+		{ "tp_btf+", BPF_TRACE_RAW_TP },
+		{ "fentry+", BPF_TRACE_FENTRY },
+		{ "fexit+", BPF_TRACE_FEXIT },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(sections); i++)
+		if (libbpf_register_prog_handler(sections[i].section, BPF_PROG_TYPE_TRACING,
+						 sections[i].attach, &opts) < 0)
+			verbose("libbpf would not take a handler for %s: %s", sections[i].section,
+				strerror(errno));
+}
+
 const char *core_btf_path(void)
 {
 	static bool done;
 	static const char *path;
 
 	if (!done) {
-		path = find_or_write_copy();
 		done = true;
+		path = find_or_write_copy();
+		if (path)
+			take_over_attach_by_id();
 	}
 	return path;
 }

@@ -7,7 +7,9 @@
  * objects name (build/core_types.h, from their BTF at build time) as the kernel defines them:
  * every member with its offset and type, embedded types whole, and pointers as pointers to void,
  * since CO-RE matches any pointer with any pointer and looks a pointed-to type up by its name.
- * Programs that attach by BTF id (fentry, tp_btf, lsm) still make libbpf read the kernel's BTF.
+ * Beside them it keeps the kernel's BTF ids of what our tp_btf, fentry, fexit and lsm programs
+ * attach to, and hands libbpf those for tp_btf, fentry and fexit, which it would otherwise read
+ * the whole BTF to find. lsm programs still make libbpf read it (it wants it for any of them).
  */
 #ifndef EBPFTRACE_COREBTF_H
 #define EBPFTRACE_COREBTF_H
@@ -25,6 +27,15 @@ struct btf;
  * kernel's BTF as it would without us. Computed once per process.
  */
 const char *core_btf_path(void);
+/*
+ * The kernel's BTF id of what a program of type attach (BPF_TRACE_RAW_TP, BPF_TRACE_FENTRY,
+ * BPF_TRACE_FEXIT, BPF_LSM_MAC) attaches to when it names target, as libbpf finds it in vmlinux:
+ * from the cached copy when one of our programs names it, else from the kernel's whole BTF.
+ * A negative errno when the kernel has no such thing.
+ */
+int core_btf_attach_id(int attach, const char *target);
+/* How many parameters the prototype of that target has, found the same way. */
+int core_btf_attach_params(int attach, const char *target);
 /* NAME_bpf__open() with core_btf_path() for CO-RE (needs <bpf/libbpf.h>). */
 #define core_btf_open(name)                                                                    \
 	({                                                                                     \

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "check.h"
+#include "corebtf.h"
 #include "output.h"
 #include "probe.h"
 #include "setup.h"
@@ -70,7 +71,7 @@ static int load_trial(enum bpf_prog_type type, enum bpf_attach_type attach, int 
 static void probe_btf_typed(enum bpf_prog_type type, enum bpf_attach_type attach,
 			    const char *target, const char *what, struct probe_result *res)
 {
-	int btf_id = libbpf_find_vmlinux_btf_id(target, attach);
+	int btf_id = core_btf_attach_id(attach, target);
 	int fd, link;
 
 	if (btf_id < 0) {

@@ -169,23 +169,9 @@ int tool_trace(struct tool *t, const struct out_field *fields, size_t n, const c
 
 int tracepoint_btf_args(const char *tp)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
-	const struct btf_type *t = NULL;
-	char name[128];
-	int id, n = -ENOENT;
+	int n = core_btf_attach_params(BPF_TRACE_RAW_TP, tp);
 
-	if (!btf)
-		return -errno;
-	snprintf(name, sizeof(name), "btf_trace_%s", tp);
-	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
-	if (id > 0)
-		t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type); /* the pointer */
-	if (t && btf_is_ptr(t))
-		t = btf__type_by_id(btf, t->type);
-	if (t && btf_is_func_proto(t))
-		n = btf_vlen(t) - 1; /* the first is the tracepoint's own data pointer */
-	btf__free(btf);
-	return n;
+	return n > 0 ? n - 1 : n; /* the first is the tracepoint's own data pointer */
 }
 
 void tool_end(struct tool *t)

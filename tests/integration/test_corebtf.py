@@ -1,7 +1,8 @@
 """The cut-down kernel BTF that ebpftrace keeps for CO-RE (common/corebtf.c, EBPFTRACE_CACHE_DIR):
 libbpf relocates every program of every subcommand with it exactly as with the kernel's whole
-BTF, which it then does not read; the copy is written once per kernel, and one in a directory
-that others can write is not used."""
+BTF, which it then does not read; programs that attach by BTF id attach to what they would with
+the whole BTF; the copy is written once per kernel, and one in a directory that others can write
+is not used."""
 import os
 import re
 import shutil
@@ -14,6 +15,9 @@ from test_check import RUN_ARGS, RUN_PREFIX
 from test_signals import runnable
 
 KERNEL_BTF_READ = "loaded kernel BTF from '/sys/kernel/btf/vmlinux'"
+# Who still reads the kernel's whole BTF with the copy there, and why.
+READS_WHOLE_BTF = {"argdist": "it looks the function's arguments up by name",
+                   "lsm-block": "libbpf 1.4 wants the kernel's BTF for any lsm program"}
 
 
 def methods_of(sub):
@@ -55,18 +59,45 @@ def test_every_program_is_relocated_as_with_the_kernels_whole_btf():
                 small = traced(sub, extra, cache)
                 assert relocations(whole), (sub, extra, whole[-2000:])
                 assert relocations(small) == relocations(whole), (sub, extra)
+                assert (KERNEL_BTF_READ in small) == (sub in READS_WHOLE_BTF), (sub, extra)
 
 
-def test_the_whole_btf_is_read_only_for_programs_that_attach_by_btf_id():
-    """exec (tracepoints and a raw tracepoint) and open's raw tracepoint read the copy alone;
-    open's tp_btf program needs the kernel's BTF id of its tracepoint, so libbpf reads it all."""
+def by_btf_id_links():
+    """What each link of ours that attaches by BTF id is attached to, as the kernel says: a
+    tp_btf program's raw tracepoint, an fentry/fexit program's function."""
+    progs = {p["id"]: p.get("name", "") for p in lib._bpftool("prog")}
+    ours = lib.our_program_names()
+    return sorted((progs[k["prog_id"]], k["type"], str(k.get("tp_name", k.get("target_btf_id"))))
+                  for k in lib._bpftool("link")
+                  if k["type"] in ("raw_tracepoint", "tracing")
+                  and progs.get(k["prog_id"], "")[:15] in ours)
+
+
+def attached_with(sub, extra, cache_dir):
+    env = dict(os.environ, EBPFTRACE_CACHE_DIR=cache_dir)
+    t = lib.Tracer([sub, *extra, *RUN_ARGS.get(sub, [])], env=env, prefix=RUN_PREFIX.get(sub, ()))
+    try:
+        return by_btf_id_links()
+    finally:
+        rc, _, err = t.stop()
+        assert rc == 0, (sub, extra, err[-2000:])
+
+
+def test_programs_attach_by_the_cached_ids_where_the_whole_btf_takes_them():
+    """tp_btf, fentry and fexit programs get their target's BTF id from the copy: each attaches
+    where it does when libbpf finds the id in the kernel's whole BTF."""
+    features, seen = lib.features(), 0
     with tempfile.TemporaryDirectory() as cache:
-        for sub, extra, whole in (("exec", [], False), ("open", ["--method", "raw_tracepoint"], False),
-                                  ("open", ["--method", "tp_btf"], True)):
-            traced(sub, extra, cache)
-            err = traced(sub, extra, cache)
-            assert (KERNEL_BTF_READ in err) == whole, (sub, extra, err[-2000:])
-            assert KERNEL_BTF_READ in traced(sub, extra, "")
+        for sub in runnable("corebtf"):
+            usable = [m for m in methods_of(sub) if features.get(m)]
+            for extra in [[]] + [["--method", m] for m in usable if m in ("tp_btf", "fentry")]:
+                if traced(sub, extra, "") is None:
+                    continue
+                traced(sub, extra, cache)
+                cached = attached_with(sub, extra, cache)
+                assert cached == attached_with(sub, extra, ""), (sub, extra)
+                seen += len(cached)
+    assert seen, "no program attached by BTF id"
 
 
 def cached_files(cache):
