@@ -48,7 +48,8 @@ static const struct attach_kind {
 	{ "lsm/", BPF_LSM_MAC, "bpf_lsm_", BTF_KIND_FUNC },
 };
 enum attach_fact { ATTACH_ID, ATTACH_PARAMS };
-static const char *const fact_enums[][2] = { /* [fact][kind is a function] */
+/* [fact][whether the kind is a function] */
+static const char *const fact_enums[][2] = {
 	[ATTACH_ID] = { "ebpftrace_typedef_ids", "ebpftrace_func_ids" },
 	[ATTACH_PARAMS] = { "ebpftrace_typedef_params", "ebpftrace_func_params" },
 };
@@ -267,8 +268,9 @@ static uint64_t hash_names(uint64_t h, const char *const *names, size_t n)
 
 static uint64_t names_hash(void)
 {
-	uint64_t h = hash_names(0xcbf29ce484222325ull, core_type_names, ARRAY_SIZE(core_type_names));
+	uint64_t h = 0xcbf29ce484222325ull;
 
+	h = hash_names(h, core_type_names, ARRAY_SIZE(core_type_names));
 	return hash_names(h, attach_sections, ARRAY_SIZE(attach_sections));
 }
 
@@ -320,13 +322,20 @@ static const struct attach_kind *section_kind(const char *section)
 	return NULL;
 }
 
+/* The name in the kernel's BTF of what a program of kind k names by target. */
+static const char *target_name(const struct attach_kind *k, const char *target, char *buf,
+			       size_t size)
+{
+	snprintf(buf, size, "%s%s", k->prefix, target);
+	return buf;
+}
+
 /* The id in btf of what a program of kind k names by target, or a negative errno. */
 static int find_target(const struct btf *btf, const struct attach_kind *k, const char *target)
 {
 	char name[256];
 
-	snprintf(name, sizeof(name), "%s%s", k->prefix, target);
-	return btf__find_by_name_kind(btf, name, k->kind);
+	return btf__find_by_name_kind(btf, target_name(k, target, name, sizeof(name)), k->kind);
 }
 
 /* The number of parameters of the prototype behind the typedef (of a pointer) or function id. */
@@ -340,23 +349,30 @@ static int params_of(const struct btf *btf, int id)
 }
 
 /* Append to dst the enum of fact for kind, one value per section whose target full has. */
-static int add_attach_facts(struct btf *dst, const struct btf *full, int kind, enum attach_fact fact)
+static int add_attach_facts(struct btf *dst, const struct btf *full, int kind,
+			    enum attach_fact fact)
 {
 	int enum_id = 0, err = 0;
+	char name[256];
 
 	for (size_t i = 0; i < ARRAY_SIZE(attach_sections) && !err; i++) {
 		const struct attach_kind *k = section_kind(attach_sections[i]);
-		const char *target = attach_sections[i] + (k ? strlen(k->section) : 0);
-		int id = k && k->kind == kind ? find_target(full, k, target) : -ENOENT;
+		const char *target;
+		int id;
 
+		if (!k || k->kind != kind)
+			continue;
+		target =
+			target_name(k, attach_sections[i] + strlen(k->section), name, sizeof(name));
+		id = btf__find_by_name_kind(full, target, kind);
 		if (id <= 0)
 			continue; /* not in vmlinux: libbpf looks in the modules at load */
 		if (!enum_id)
 			enum_id = btf__add_enum(dst, fact_enums[fact][kind == BTF_KIND_FUNC], 4);
-		err = enum_id < 0 ? enum_id
-				  : btf__add_enum_value(dst, btf__name_by_offset(full,
-									 btf__type_by_id(full, id)->name_off),
-							fact == ATTACH_ID ? id : params_of(full, id));
+		if (enum_id < 0)
+			return enum_id;
+		err = btf__add_enum_value(dst, target,
+					  fact == ATTACH_ID ? id : params_of(full, id));
 	}
 	return err;
 }
@@ -450,7 +466,7 @@ static int attach_fact(int attach, const char *target, enum attach_fact fact)
 				    BTF_KIND_ENUM);
 	if (id <= 0)
 		return -ENOENT;
-	snprintf(name, sizeof(name), "%s%s", k->prefix, target);
+	target_name(k, target, name, sizeof(name));
 	t = btf__type_by_id(copy, id);
 	v = btf_enum(t);
 	for (int i = 0; i < btf_vlen(t); i++, v++)
