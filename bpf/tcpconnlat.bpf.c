@@ -271,26 +271,48 @@ static __always_inline void tp_addrs(const struct trace_event_raw_inet_sock_set_
 	}
 }
 
+/*
+ * What a change of state means for a connect: to SYN_SENT starts one (in the connecting task);
+ * from it to ESTABLISHED or CLOSE ends one, which the caller reports (true).
+ */
+static __always_inline bool connect_ended(const void *sk, int oldstate, int newstate)
+{
+	if (newstate == TCP_SYN_SENT) {
+		conn_start(sk);
+		return false;
+	}
+	if (oldstate != TCP_SYN_SENT)
+		return false;
+	if (newstate == TCP_ESTABLISHED || newstate == TCP_CLOSE)
+		return true;
+	/* a simultaneous open (SYN_RECV): not an ordinary connect, nothing to measure */
+	conn_forget(sk);
+	return false;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(btf_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	struct tcpconnlat_addrs a = {};
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || !connect_ended(sk, oldstate, newstate))
+		return 0;
+	sock_addrs(sk, &a);
+	/* On the way to CLOSE the port is released (skc_num 0) before this tracepoint fires. */
+	a.lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	conn_end(sk, &a, newstate == TCP_CLOSE);
+	return 0;
+}
+
 SEC("tracepoint/sock/inet_sock_set_state")
 int tp_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	struct tcpconnlat_addrs a = {};
 	const void *sk = ctx->skaddr;
 
-	if (ctx->protocol != IPPROTO_TCP)
+	if (ctx->protocol != IPPROTO_TCP || !connect_ended(sk, ctx->oldstate, ctx->newstate))
 		return 0;
-	if (ctx->newstate == TCP_SYN_SENT) {
-		conn_start(sk);
-		return 0;
-	}
-	if (ctx->oldstate != TCP_SYN_SENT)
-		return 0;
-	if (ctx->newstate == TCP_ESTABLISHED || ctx->newstate == TCP_CLOSE) {
-		tp_addrs(ctx, &a);
-		conn_end(sk, &a, ctx->newstate == TCP_CLOSE);
-	} else {
-		/* a simultaneous open (SYN_RECV): not an ordinary connect, nothing to measure */
-		conn_forget(sk);
-	}
+	tp_addrs(ctx, &a);
+	conn_end(sk, &a, ctx->newstate == TCP_CLOSE);
 	return 0;
 }

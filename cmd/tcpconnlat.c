@@ -18,10 +18,14 @@
 
 enum { OPT_DPORT = OPT_SUB, OPT_HIST, OPT_BY_DEST };
 
-/* Best first: fentry and kprobe see the connect call itself; the tracepoint is everywhere. */
+/*
+ * Best first: fentry and kprobe see the connect call itself; the tracepoint is everywhere, and
+ * as tp_btf it detaches without waiting out an RCU grace period (the perf event's 50 ms here).
+ */
 static const struct attach_candidate candidates[] = {
 	{ METHOD_FENTRY, "tcp_rcv_state_process" },
 	{ METHOD_KPROBE, "tcp_rcv_state_process" },
+	{ METHOD_TP_BTF, "inet_sock_set_state" },
 	{ METHOD_TRACEPOINT, "sock:inet_sock_set_state" },
 };
 

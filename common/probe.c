@@ -113,14 +113,24 @@ static int read_int_file(const char *path)
 	return n > 0 ? atoi(buf) : -1;
 }
 
-/* kprobe and tracepoint: a perf event with a program set on it. */
+/*
+ * kprobe and tracepoint: a perf event with a program set on it. Closing that event costs an RCU
+ * grace period (the kernel waits out the probe's last callers, 50 ms on our dev host), so with
+ * attach false only the program type is tried and the load decides the rest.
+ */
 static void probe_perf_event(enum bpf_prog_type type, struct perf_event_attr *attr,
-			     const char *target, const char *what, struct probe_result *res)
+			     const char *target, const char *what, bool attach,
+			     struct probe_result *res)
 {
 	int fd = load_trial(type, 0, 0), pfd;
 
 	if (fd < 0) {
 		set_reason(res, false, "%s program refused at load: %s", what, strerror(-fd));
+		return;
+	}
+	if (!attach) {
+		set_reason(res, true, "%s on %s: the load decides", what, target);
+		close(fd);
 		return;
 	}
 	pfd = perf_event_open(attr);
@@ -137,7 +147,7 @@ static void probe_perf_event(enum bpf_prog_type type, struct perf_event_attr *at
 	close(fd);
 }
 
-static void probe_kprobe(const char *func, struct probe_result *res)
+static void probe_kprobe(const char *func, bool attach, struct probe_result *res)
 {
 	struct perf_event_attr attr = { .size = sizeof(attr) };
 	int type = read_int_file("/sys/bus/event_source/devices/kprobe/type");
@@ -148,10 +158,10 @@ static void probe_kprobe(const char *func, struct probe_result *res)
 	}
 	attr.type = type;
 	attr.config1 = (unsigned long)func;
-	probe_perf_event(BPF_PROG_TYPE_KPROBE, &attr, func, "kprobe", res);
+	probe_perf_event(BPF_PROG_TYPE_KPROBE, &attr, func, "kprobe", attach, res);
 }
 
-static void probe_tracepoint(const char *target, struct probe_result *res)
+static void probe_tracepoint(const char *target, bool attach, struct probe_result *res)
 {
 	struct perf_event_attr attr = { .size = sizeof(attr), .type = PERF_TYPE_TRACEPOINT };
 	char cat[64], path[256];
@@ -179,7 +189,7 @@ static void probe_tracepoint(const char *target, struct probe_result *res)
 		return;
 	}
 	attr.config = id;
-	probe_perf_event(BPF_PROG_TYPE_TRACEPOINT, &attr, target, "tracepoint", res);
+	probe_perf_event(BPF_PROG_TYPE_TRACEPOINT, &attr, target, "tracepoint", attach, res);
 }
 
 static void probe_raw_tp(const char *name, struct probe_result *res)
@@ -243,10 +253,10 @@ void probe_kernel(enum attach_method m, const char *target, struct probe_result 
 		probe_btf_typed(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, target, "lsm", res);
 		break;
 	case METHOD_KPROBE:
-		probe_kprobe(target, res);
+		probe_kprobe(target, true, res);
 		break;
 	case METHOD_TRACEPOINT:
-		probe_tracepoint(target, res);
+		probe_tracepoint(target, true, res);
 		break;
 	case METHOD_RAW_TP:
 		probe_raw_tp(target, res);
@@ -315,9 +325,10 @@ static void precheck_btf_typed(enum bpf_prog_type type, enum bpf_attach_type att
 }
 
 /*
- * What can be told of a method before loading the real programs. The BTF-typed ones (fentry,
- * tp_btf, lsm) would need the kernel's BTF parsed for a full trial, and libbpf parses it again
- * for the load: past a cheap check, the load itself decides for them.
+ * What can be told of a method before loading the real programs, cheaply: a full trial of the
+ * BTF-typed ones (fentry, tp_btf, lsm) and a detach of a kprobe or tracepoint each wait out an
+ * RCU grace period, tens of ms. Past the cheap checks the load itself decides for them; raw
+ * tracepoints detach without waiting and get the full trial.
  */
 void precheck_method(enum attach_method m, const char *target, struct probe_result *res)
 {
@@ -331,6 +342,12 @@ void precheck_method(enum attach_method m, const char *target, struct probe_resu
 	case METHOD_LSM:
 		if (bpf_lsm_active(res))
 			precheck_btf_typed(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, m, target, res);
+		break;
+	case METHOD_KPROBE:
+		probe_kprobe(target, false, res);
+		break;
+	case METHOD_TRACEPOINT:
+		probe_tracepoint(target, false, res);
 		break;
 	default:
 		probe_kernel(m, target, res);

@@ -82,7 +82,7 @@ def test_check_passes_over_what_the_kernel_refuses_and_says_why():
     passed = {o["method"]: o["reason"] for o in methods if not o["chosen"]}
     [chosen] = [o["method"] for o in methods if o["chosen"]]
     # The first candidate the kernel supports is the one taken; each one before it has a reason.
-    order = ["fentry", "kprobe", "tracepoint"]
+    order = ["fentry", "kprobe", "tp_btf", "tracepoint"]
     assert chosen == next(m for m in order if feats[m]), (chosen, feats)
     assert set(passed) == set(order[:order.index(chosen)]), passed
     assert all(passed.values()), passed

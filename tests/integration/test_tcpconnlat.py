@@ -1,8 +1,8 @@
 """ebpftrace tcpconnlat on the running kernel: exact events for connects this test makes.
 
 Every test runs once per attach method the kernel allows (`ebpftrace check --json`), forced with
---method, and expects the same results from each: the tracepoint here, fentry and kprobe too in
-the VM (tests/vm).
+--method, and expects the same results from each: tp_btf and the tracepoint here, fentry and
+kprobe too in the VM (tests/vm).
 """
 import contextlib
 import json
@@ -18,11 +18,12 @@ from lib import BINARY, Tracer, assert_usage_error, json_lines, run
 from test_cli import complete
 import lib
 
-METHODS = ("fentry", "kprobe", "tracepoint")
+METHODS = ("fentry", "kprobe", "tp_btf", "tracepoint")
 # The BPF programs of each method's variant (bpf/tcpconnlat.bpf.c).
 VARIANTS = {
     "fentry": {"fentry_v4_connect", "fentry_v6_connect", "fentry_rcv_state", "fentry_set_state"},
     "kprobe": {"kprobe_v4_connect", "kprobe_v6_connect", "kprobe_rcv_state", "kprobe_set_state"},
+    "tp_btf": {"btf_set_state"},
     "tracepoint": {"tp_set_state"},
 }
 
@@ -394,7 +395,7 @@ def test_bad_input_is_a_one_line_usage_error():
     assert_usage_error(["tcpconnlat", "--hist", "1", "0"], r"invalid count '0'")
     assert_usage_error(["tcpconnlat", "--hist", "1", "2", "3"], r"unexpected argument '3'")
     assert_usage_error(["tcpconnlat", "--method", "lsm"],
-                       r"invalid --method 'lsm': expected one of fentry, kprobe, tracepoint")
+                       r"invalid --method 'lsm': expected one of fentry, kprobe, tp_btf, tracepoint")
 
 
 def test_completion_of_method_values():
