@@ -135,6 +135,7 @@ def test_root_without_cap_sys_admin_or_net_admin():
             assert rc == 0, (sub, rc, lines)
     each_subcommand(drop("net_admin", "sys_admin"), check)
     if not tracefs_mounted():
-        # exec and tcpconnlat need a tracepoint, so tracefs: the case of the bug report
-        assert outcomes["exec"] == 1 and outcomes["tcpconnlat"] == 1, outcomes
+        # exec needs a tracepoint, so tracefs: the case of the bug report (tcpconnlat, which
+        # needed it too, gets by with tp_btf where the kernel has it)
+        assert outcomes["exec"] == 1, outcomes
     assert sum(rc == 0 for rc in outcomes.values()) >= 4, outcomes
