@@ -51,9 +51,9 @@ HELPERS		:= $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 LIBBPF_STATIC	= $(wildcard $(shell pkg-config --variable=libdir libbpf 2>/dev/null)/libbpf.a)
 STATIC_LIBBPF	:= -Wl,-Bstatic -lbpf -Wl,-Bdynamic
 LIBBPF_LIBS	= $(if $(LIBBPF_STATIC),$(STATIC_LIBBPF),-lbpf) -lelf -lz
-# elfutils' libdw symbolizes user and kernel stacks (memleak). libpcap (tc -w files) and
-# libmicrohttpd (--metrics) are opened only by the runs that use them (common/dynlib.h).
-LDLIBS		:= -ldw -lpthread
+# elfutils' libdw (memleak's user stacks), libpcap (tc -w files) and libmicrohttpd (--metrics)
+# are opened only by the runs that use them (common/dynlib.h); libm is not used at all.
+LDLIBS		:= -lpthread
 FEATURES	= $(if $(LIBBPF_STATIC),libbpf-static,libbpf-shared)
 
 CFLAGS		?= -O2 -g
@@ -70,7 +70,7 @@ BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(GEN) 
 all: $(BUILD)/ebpftrace
 
 $(BUILD)/ebpftrace: $(CMD_OBJS) $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBBPF_LIBS) $(LDLIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBBPF_LIBS) $(LDLIBS)
 
 # Skeletons exist before the first compile; afterwards the .d files track which object uses which.
 $(BUILD)/obj/%.o: %.c | $(SKELS) $(GEN)/core_types.h $(GEN)/core_attach.h $(GEN)/versions.ok
@@ -116,7 +116,7 @@ $(GEN)/versions.ok:
 
 unit: $(BUILD)/unit-tests helpers
 
-# The pcap tests read back what they wrote with libpcap itself.
+# The pcap tests read back what they wrote with libpcap itself; test_hist checks against libm.
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(filter-out $(BUILD)/obj/common/main.o,$(COMMON_OBJS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBBPF_LIBS) $(LDLIBS) -lpcap -lm
 
@@ -157,7 +157,7 @@ build/fuzz/libcommon.a: $(COMMON_SRCS:%.c=build/fuzz/obj/%.o)
 
 build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o build/fuzz/libcommon.a
 	$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $(filter %.o,$^) $(filter %.a,$^) \
-		$(LIBBPF_LIBS) $(LDLIBS) -lm
+		$(LIBBPF_LIBS) $(LDLIBS)
 
 # The JSON target reads back what the writer wrote with a strict reader of its own.
 build/fuzz/fuzz_json: build/fuzz/obj/tests/fuzz/json_check.o

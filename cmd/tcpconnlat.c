@@ -86,7 +86,7 @@ static __u64 parse_min_ms(const char *arg)
 	ms = strtod(arg, &end);
 	if (!*arg || *end || errno || !isfinite(ms) || ms < 0 || ms > 1e9)
 		usage_error("invalid minimum latency '%s': expected milliseconds (e.g. 0.5)", arg);
-	return (__u64)llround(ms * 1e6);
+	return (__u64)(ms * 1e6 + 0.5); /* rounded: ms is at most 1e9 */
 }
 
 static void set_family(__u32 family)

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,12 +77,25 @@ uint64_t hist_count(const struct hist *h)
 /* The j-th (from 1) of c values spread evenly over [low, high]. */
 static uint64_t spread_value(uint64_t low, uint64_t high, uint64_t j, uint64_t c)
 {
-	double off = floor((double)(high - low) * ((double)j - 0.5) / (double)c + 0.5);
+	double off = (double)(high - low) * ((double)j - 0.5) / (double)c + 0.5;
 
 	/* Doubles near 2^64 round up: stay inside the bucket. */
 	if (off >= (double)(high - low))
 		return high;
-	return low + (uint64_t)off;
+	return low + (uint64_t)off; /* off >= 0.5: the conversion rounds down */
+}
+
+/* The least whole number at or above x, within [1, max]. */
+static uint64_t round_up(double x, uint64_t max)
+{
+	uint64_t n;
+
+	if (x <= 1)
+		return 1;
+	if (x >= (double)max)
+		return max;
+	n = (uint64_t)x;
+	return n < x ? n + 1 : n;
 }
 
 bool hist_percentile(const struct hist *h, double p, uint64_t *value)
@@ -93,8 +105,7 @@ bool hist_percentile(const struct hist *h, double p, uint64_t *value)
 	if (!total)
 		return false;
 	/* Multiplying first keeps whole percentages exact: 90 * 10 / 100 is 9, not 9.000...1. */
-	rank = (uint64_t)ceil(p * (double)total / 100);
-	rank = rank < 1 ? 1 : rank > total ? total : rank;
+	rank = round_up(p * (double)total / 100, total);
 	for (size_t i = 0; i < h->n; i++) {
 		uint64_t c = h->counts[i];
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <elfutils/libdwfl.h>
+#include "dynlib.h"
 #include "strbuf.h"
 #include "symbolize.h"
 
@@ -26,6 +27,19 @@ struct symbolizer {
 static char *debuginfo_path; /* NULL: elfutils' default, which has /usr/lib/debug and build ids */
 
 /*
+ * libdw, opened by the first process symbolizer (see dynlib.h): linked in, it and the
+ * compression libraries it brings would cost every subcommand's start 350 KB of resident pages.
+ */
+/* clang-format off */
+#define LIBDW_FUNCTIONS(F)							\
+	F(dwfl_begin) F(dwfl_end) F(dwfl_report_begin) F(dwfl_report_end)	\
+	F(dwfl_linux_proc_maps_report) F(dwfl_linux_proc_find_elf)		\
+	F(dwfl_standard_find_debuginfo) F(dwfl_getmodules) F(dwfl_addrmodule)	\
+	F(dwfl_module_info) F(dwfl_module_addrinfo) F(dwfl_module_getsrc) F(dwfl_lineinfo)
+/* clang-format on */
+DYNLIB_TABLE(dw, LIBDW_FUNCTIONS);
+
+/*
  * Open a module's file as the process sees it, through /proc/PID/root (a process in a container
  * maps files of another root); when that is gone with the process, the path as it is.
  */
@@ -38,18 +52,32 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_A
 
 	if (s && name[0] == '/') {
 		snprintf(path, sizeof(path), "%s%s", s->root_path, name);
-		fd = dwfl_linux_proc_find_elf(mod, userdata, path, base, file_name, elfp);
+		fd = dw.dwfl_linux_proc_find_elf(mod, userdata, path, base, file_name, elfp);
 		if (fd >= 0)
 			return fd;
 	}
-	return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+	return dw.dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
 }
 
-static const Dwfl_Callbacks proc_callbacks = {
+/* find_debuginfo is libdw's own, set when libdw is opened. */
+static Dwfl_Callbacks proc_callbacks = {
 	.find_elf = find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
 	.debuginfo_path = &debuginfo_path,
 };
+
+/* Tried once: a missing libdw is said once, and stacks then show addresses only. */
+static bool libdw_loaded(void)
+{
+	static const char *const sonames[] = { "libdw.so.1", NULL };
+	static int state; /* 0: not tried, 1: loaded, -1: failed */
+
+	if (!state) {
+		state = DYNLIB_LOAD(dw, sonames, "symbolizing user stacks") ? -1 : 1;
+		if (state > 0)
+			proc_callbacks.find_debuginfo = dw.dwfl_standard_find_debuginfo;
+	}
+	return state > 0;
+}
 
 static int set_userdata(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
 			void *arg)
@@ -110,27 +138,32 @@ int symbolizer_refresh(struct symbolizer *s)
 		return -ESRCH;
 	}
 	/* Modules reported again with the same name and range keep their symbols and DWARF. */
-	dwfl_report_begin(s->dwfl);
-	err = dwfl_linux_proc_maps_report(s->dwfl, maps);
-	dwfl_report_end(s->dwfl, NULL, NULL);
+	dw.dwfl_report_begin(s->dwfl);
+	err = dw.dwfl_linux_proc_maps_report(s->dwfl, maps);
+	dw.dwfl_report_end(s->dwfl, NULL, NULL);
 	fclose(maps);
 	free(buf);
 	if (err)
 		return err > 0 ? -err : -EINVAL;
-	dwfl_getmodules(s->dwfl, set_userdata, s, 0);
+	dw.dwfl_getmodules(s->dwfl, set_userdata, s, 0);
 	return 0;
 }
 
 struct symbolizer *symbolizer_new_process(pid_t pid)
 {
-	struct symbolizer *s = calloc(1, sizeof(*s));
+	struct symbolizer *s;
 	int err;
 
+	if (!libdw_loaded()) {
+		errno = ELIBACC;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->pid = pid;
 	snprintf(s->root_path, sizeof(s->root_path), "/proc/%d/root", (int)pid);
-	s->dwfl = dwfl_begin(&proc_callbacks);
+	s->dwfl = dw.dwfl_begin(&proc_callbacks);
 	if (!s->dwfl) {
 		free(s);
 		errno = ENOMEM;
@@ -222,7 +255,7 @@ void symbolizer_free(struct symbolizer *s)
 	if (!s)
 		return;
 	if (s->dwfl)
-		dwfl_end(s->dwfl);
+		dw.dwfl_end(s->dwfl);
 	free(s->ksyms);
 	sb_free(&s->names);
 	free(s);
@@ -261,15 +294,15 @@ bool symbolize(struct symbolizer *s, uint64_t addr, bool return_addr, struct sym
 	*f = (struct sym_frame){ .addr = addr };
 	if (!s->dwfl)
 		return symbolize_kernel(s, addr, lookup, f);
-	mod = dwfl_addrmodule(s->dwfl, lookup);
+	mod = dw.dwfl_addrmodule(s->dwfl, lookup);
 	if (!mod)
 		return false;
-	f->module = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-	f->function = dwfl_module_addrinfo(mod, lookup, &off, &sym, NULL, NULL, NULL);
+	f->module = dw.dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+	f->function = dw.dwfl_module_addrinfo(mod, lookup, &off, &sym, NULL, NULL, NULL);
 	f->offset = off + (addr - lookup);
-	line = dwfl_module_getsrc(mod, lookup);
+	line = dw.dwfl_module_getsrc(mod, lookup);
 	if (line)
-		f->file = dwfl_lineinfo(line, NULL, &f->line, NULL, NULL, NULL);
+		f->file = dw.dwfl_lineinfo(line, NULL, &f->line, NULL, NULL, NULL);
 	if (!f->file || f->line <= 0)
 		f->file = NULL;
 	return true;

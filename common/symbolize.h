@@ -28,7 +28,8 @@ struct sym_frame {
 
 /*
  * The modules process pid has mapped now (/proc/PID/maps; paths opened through the process's
- * root, so processes in containers work). NULL with errno set when the process is not there.
+ * root, so processes in containers work). NULL with errno set when the process is not there,
+ * or ELIBACC when libdw.so.1 does not open (said once on stderr).
  */
 struct symbolizer *symbolizer_new_process(pid_t pid);
 /* The kernel, from a kallsyms file (normally /proc/kallsyms). NULL with errno set. */

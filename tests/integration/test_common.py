@@ -281,6 +281,22 @@ def test_sigterm_ends_every_subcommand_cleanly():
         assert re.match(first, out.decode()), (sub, out[:200])
 
 
+# Opened by the runs that use them (common/dynlib.h): memleak's user stacks, tc -w, --metrics.
+# libm is not linked at all. Each mapped library costs every run resident pages and start time.
+OPTIONAL_LIBRARIES = re.compile(r"/lib(dw|pcap|microhttpd|gnutls|m)[.-][^/]*$", re.M)
+
+
+def test_tracers_map_no_library_only_some_runs_need():
+    for sub, (args, _) in EVERY.items():
+        t = lib.Tracer([sub] + args)
+        with open(f"/proc/{t.proc.pid}/maps") as f:
+            maps = f.read()
+        rc, _, err = t.stop(signal.SIGTERM)
+        assert rc == 0, (sub, rc, err)
+        assert "libelf" in maps, (sub, maps)  # the pattern sees the maps' paths
+        assert not OPTIONAL_LIBRARIES.search(maps), (sub, OPTIONAL_LIBRARIES.search(maps)[0])
+
+
 def test_output_file_in_every_subcommand():
     """-o FILE: the rows go to FILE (truncated if it was there), nothing to stdout."""
     with tempfile.TemporaryDirectory(prefix="ebt-output-") as d:
