@@ -19,7 +19,6 @@ SYSTEMD_DIR	?= $(PREFIX)/lib/systemd/system
 DESTDIR		?=
 CC		?= gcc
 CLANG		?= clang
-LLVM_STRIP	?= llvm-strip
 LLVM_READELF	?= llvm-readelf
 BPFTOOL		?= bpftool
 VMLINUX_BTF	?= /sys/kernel/btf/vmlinux
@@ -81,10 +80,12 @@ $(GEN)/vmlinux.h: | $(GEN)/versions.ok
 	@test -r $(VMLINUX_BTF) || { echo "error: $(VMLINUX_BTF) not found: build with VMLINUX_BTF=<file with kernel BTF>" >&2; exit 1; }
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
-# DWARF is most of each object and CO-RE needs only .BTF/.BTF.ext: strip it before embedding.
+# Embedded as bpftool's linker writes it: without the DWARF (most of clang's object; CO-RE needs
+# only .BTF and .BTF.ext) and without the relocations of .BTF.ext, 20-30 KB of each object.
 $(GEN)/%.bpf.o: bpf/%.bpf.c $(GEN)/vmlinux.h
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-	$(LLVM_STRIP) -g $@
+	$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -MT $@ -c $< -o $@.unlinked
+	$(BPFTOOL) gen object $@ $@.unlinked
+	rm -f $@.unlinked
 
 $(GEN)/%.skel.h: $(GEN)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
