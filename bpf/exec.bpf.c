@@ -6,6 +6,12 @@
  * a failed one from the syscall's exit, with the filename and arguments read from the caller,
  * whose memory is still there. Either way the event is built in a per-CPU buffer: no record of
  * 20 KB is allocated, copied and freed per exec.
+ *
+ * Two ways into the syscall. By default the syscalls:sys_{enter,exit}_execve{,at} tracepoints,
+ * which other syscalls do not run; each waits out an RCU grace period as it closes (100 ms of
+ * exit for the four). With --method tp_btf (or where the tracepoints cannot be had: no tracefs),
+ * programs on the raw sys_enter and sys_exit tracepoints, which every syscall passes and leaves
+ * at its number: they detach at once but cost every other syscall of the machine more.
  */
 #include "common.bpf.h"
 #include "path.bpf.h"
@@ -154,6 +160,38 @@ static __always_inline int exec_exit(long ret)
 	return 0;
 }
 
+/* execve(filename, argv, ...) or execveat(dirfd, filename, argv, ...). */
+static __always_inline int exec_enter_nr(long nr, __u64 arg0, __u64 arg1, __u64 arg2)
+{
+	bool at = nr == exec_cfg.execveat_nr;
+
+	return exec_enter((const char *)(at ? arg1 : arg0),
+			  (const char *const *)(at ? arg2 : arg1));
+}
+
+static __always_inline bool is_exec(long nr)
+{
+	return (nr == exec_cfg.execve_nr || nr == exec_cfg.execveat_nr) && !compat_syscall();
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(exec_sys_enter, struct pt_regs *regs, long nr)
+{
+	if (!is_exec(nr))
+		return 0;
+	return exec_enter_nr(nr, SYSCALL_ARG(true, 1, regs), SYSCALL_ARG(true, 2, regs),
+			     SYSCALL_ARG(true, 3, regs));
+}
+
+/* A successful exec leaves no call behind (exec_done took it), so only failed ones get here. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(exec_sys_exit, struct pt_regs *regs, long ret)
+{
+	if (!is_exec(SYSCALL_NR(true, regs)))
+		return 0;
+	return exec_exit(ret);
+}
+
 /*
  * One program for execve and execveat each way, attached to both tracepoints (cmd/exec.c adds the
  * execveat ones): verified once, which is most of the start-up time it saves.
@@ -162,14 +200,12 @@ SEC("tracepoint/syscalls/sys_enter_execve")
 int exec_enter_tp(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 arg0 = ctx->args[0], arg1 = ctx->args[1], arg2 = ctx->args[2];
-	bool at = ctx->id == exec_cfg.execveat_nr;
 
 	/* Loaded here, each from its own offset: the context may not be read at a variable one. */
 	barrier_var(arg0);
 	barrier_var(arg1);
 	barrier_var(arg2);
-	return exec_enter((const char *)(at ? arg1 : arg0),
-			  (const char *const *)(at ? arg2 : arg1));
+	return exec_enter_nr(ctx->id, arg0, arg1, arg2);
 }
 
 SEC("tracepoint/syscalls/sys_exit_execve")

@@ -20,10 +20,11 @@ enum exec_flags {
 };
 
 struct exec_cfg {
-	__u32 ppid;	   /* 0 = any */
-	__u32 max_args;	   /* 1..EXEC_MAX_ARGS */
-	__u32 failed;	   /* 1: report failed execs too */
-	__u32 execveat_nr; /* execveat's syscall number here: one program serves both calls */
+	__u32 ppid;	 /* 0 = any */
+	__u32 max_args;	 /* 1..EXEC_MAX_ARGS */
+	__u32 failed;	 /* 1: report failed execs too */
+	__u32 execve_nr; /* the syscalls' numbers here: one program serves both calls */
+	__u32 execveat_nr;
 };
 
 struct exec_event {

@@ -17,6 +17,16 @@
 
 enum { OPT_MAX_ARGS = OPT_SUB };
 
+/*
+ * The exec syscalls' own tracepoints, or programs on every syscall's entry and exit (see
+ * bpf/exec.bpf.c): the first cost other syscalls less, the second detach at once.
+ */
+static const struct attach_candidate candidates[] = {
+	{ METHOD_TRACEPOINT, "syscalls:sys_enter_execve" },
+	{ METHOD_TP_BTF, "sys_enter" },
+};
+static enum attach_method method;
+
 static struct {
 	struct exec_cfg cfg;
 	const char *line;
@@ -172,6 +182,8 @@ static int attach_execveat(void *s, const char **step)
 
 	/* From 0 on: a rate over the first scrapes counts the first exec too. */
 	metrics_add(&exec_events, METRIC_VALUES("ok"), 0);
+	if (method != METHOD_TRACEPOINT)
+		return 0;
 	if (!tracepoint_exists("syscalls", "sys_enter_execveat")) {
 		verbose("no execveat tracepoints: tracing execve only");
 		return 0;
@@ -191,8 +203,9 @@ static int configure(void *s, enum attach_method m, const char **step)
 {
 	struct exec_bpf *skel = s;
 
-	(void)m;
 	(void)step;
+	method = m;
+	exec_opts.cfg.execve_nr = SYS_execve;
 	exec_opts.cfg.execveat_nr = SYS_execveat;
 	skel->rodata->exec_cfg = exec_opts.cfg;
 	return 0;
@@ -206,6 +219,7 @@ int cmd_exec(int argc, char **argv)
 		.options = options,
 		.parser = parse_opt,
 		.doc = doc,
+		TOOL_CANDIDATES(candidates),
 		TOOL_SKELETON(exec),
 		.configure = configure,
 		.attach = attach_execveat,

@@ -13,6 +13,12 @@ from lib import (BINARY, Tracer, assert_nothing_loaded, assert_usage_error, exac
 import lib
 
 ECHO = "/bin/echo"
+METHODS = ("tracepoint", "tp_btf")
+
+
+def usable_methods():
+    """The methods exec has that `ebpftrace check` reports usable on this kernel."""
+    return lib.usable_methods(METHODS, "tracepoint")
 
 
 def marker():
@@ -183,6 +189,53 @@ def test_execveat_is_seen():
     os.close(fd)
     assert ev["pid"] == pid["p"]
     assert ev["filename"] == os.path.realpath(ECHO)
+
+
+def fexecve_echo(fd, *args):
+    """execveat(fd, "", ..., AT_EMPTY_PATH) of echo in a child; returns the child's pid."""
+    child = os.fork()
+    if child == 0:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        os.execve(fd, [ECHO, *args], {})
+    os.waitpid(child, 0)
+    return child
+
+
+def test_every_kind_of_exec_the_same_with_each_method():
+    """execve, execveat and a failed execve, with each method forced: the same exact events."""
+    for method in usable_methods():
+        m, missing = marker(), "/nonexistent-" + marker()
+        fd = os.open(ECHO, os.O_RDONLY)
+        pids = {}
+
+        def make():
+            pids["execve"] = run_echo(m, "execve")
+            pids["execveat"] = fexecve_echo(fd, m, "execveat")
+            p = subprocess.Popen(["/bin/sh", "-c", f'exec {missing} {m} 2>/dev/null'])
+            p.wait()
+            pids["failed"] = p.pid
+        try:
+            _, seen = trace_one(["-x", "--method", method], make,
+                                lambda o: o.get("filename") == missing)
+        finally:
+            os.close(fd)
+        mine = {o["argv"][-1] if o["ret"] == 0 else "failed": o for o in execs_with(seen, m)}
+        assert set(mine) == {"execve", "execveat", "failed"}, (method, seen)
+        for kind, ev in mine.items():
+            assert ev["pid"] == pids[kind], (method, kind, ev)
+        assert mine["execve"]["argv"] == [ECHO, m, "execve"], (method, mine)
+        assert mine["execveat"]["filename"] == os.path.realpath(ECHO), (method, mine)
+        assert (mine["failed"]["filename"], mine["failed"]["error"], mine["failed"]["argv"]) == (
+            missing, "ENOENT", [missing, m]), (method, mine)
+
+
+def test_method_is_reported_and_forced():
+    for method in usable_methods():
+        p = run(["exec", "-v", "--method", method, "--duration", "0.2"])
+        err = p.stderr.decode()
+        assert p.returncode == 0 and f"method: attaching with {method}\n" in err, err
+    p = run(["exec", "-v", "--duration", "0.2"])
+    assert "method: attaching with tracepoint\n" in p.stderr.decode()
 
 
 def test_relative_exec_resolves_filename():
