@@ -4,12 +4,12 @@
  * no enter program and no per-thread map. The path is read then too, when the kernel has just
  * read it, so its page is present.
  *
- * Two ways in. By default one program on the raw sys_exit tracepoint (tp_btf, or raw_tp where
- * there is no BTF) that keeps the open family by syscall number: it runs for every syscall of
- * the machine, but costs a few loads for the others, and an open costs far less than through the
- * per-syscall tracepoints, which build a record per call before the program runs. With --method
- * tracepoint, a program on each syscalls:sys_exit_* tracepoint, which other syscalls never reach;
- * it reads the arguments from the task's saved registers (bpf_task_pt_regs, 5.15+).
+ * Two ways in. By default a program on each syscalls:sys_exit_* tracepoint, which other
+ * syscalls never reach; it reads the arguments from the task's saved registers
+ * (bpf_task_pt_regs, 5.15+). Else one program on the raw sys_exit tracepoint (tp_btf, or raw_tp
+ * where there is no BTF) that keeps the open family by syscall number: an open costs a little
+ * less, and it detaches at once, but running for every syscall of the machine costs each of
+ * them several times what the per-syscall tracepoints do (ebpftrace-open(8)).
  */
 #include "common.bpf.h"
 #include "path.bpf.h"

@@ -30,13 +30,13 @@
 enum { OPT_FLAGS = OPT_SUB };
 
 /*
- * One program on every syscall's exit, or one per open syscall (see bpf/open.bpf.c): the first
- * costs less per open, the second nothing for other syscalls.
+ * One program per open syscall, or one on every syscall's exit (see bpf/open.bpf.c): the first
+ * costs other syscalls far less, the second detaches at once and needs no tracefs.
  */
 static const struct attach_candidate candidates[] = {
+	{ METHOD_TRACEPOINT, "syscalls:sys_exit_openat" },
 	{ METHOD_TP_BTF, "sys_exit" },
 	{ METHOD_RAW_TP, "sys_exit" },
-	{ METHOD_TRACEPOINT, "syscalls:sys_exit_openat" },
 };
 
 static struct {

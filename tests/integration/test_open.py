@@ -11,7 +11,7 @@ import uuid
 from lib import Tracer, assert_usage_error, exact_bytes, helper, jq, json_lines, run
 import lib
 
-METHODS = ("tp_btf", "raw_tracepoint", "tracepoint")
+METHODS = ("tracepoint", "tp_btf", "raw_tracepoint")
 
 
 def usable_methods():
@@ -339,5 +339,5 @@ def test_bad_input_is_a_one_line_usage_error():
     assert_usage_error(["open", "-p", "abc"], r"invalid --pid 'abc'")
     assert_usage_error(["open", "stray"], r"unexpected argument 'stray'")
     assert_usage_error(["open", "--method", "kprobe"],
-                       r"invalid --method 'kprobe': expected one of tp_btf, raw_tracepoint, "
-                       r"tracepoint")
+                       r"invalid --method 'kprobe': expected one of tracepoint, tp_btf, "
+                       r"raw_tracepoint")
