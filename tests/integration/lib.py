@@ -524,6 +524,17 @@ def usable_methods(methods, everywhere, sub=None):
     return usable
 
 
+def assert_methods_forced_and_reported(sub, methods):
+    """Each of methods (usable here, best first) is taken when forced, -v says so, and the best
+    is taken unforced."""
+    for method in methods:
+        p = run([sub, "-v", "--method", method, "--duration", "0.2"])
+        err = p.stderr.decode()
+        assert p.returncode == 0 and f"method: attaching with {method}\n" in err, (sub, err)
+    p = run([sub, "-v", "--duration", "0.2"])
+    assert f"method: attaching with {methods[0]}\n" in p.stderr.decode(), (sub, p.stderr)
+
+
 # --- Documented JSON keys ----------------------------------------------------------------------
 
 json_keys_seen = {}  # subcommand -> {key: an object that had it}

@@ -230,12 +230,7 @@ def test_every_kind_of_exec_the_same_with_each_method():
 
 
 def test_method_is_reported_and_forced():
-    for method in usable_methods():
-        p = run(["exec", "-v", "--method", method, "--duration", "0.2"])
-        err = p.stderr.decode()
-        assert p.returncode == 0 and f"method: attaching with {method}\n" in err, err
-    p = run(["exec", "-v", "--duration", "0.2"])
-    assert "method: attaching with tracepoint\n" in p.stderr.decode()
+    lib.assert_methods_forced_and_reported("exec", usable_methods())
 
 
 def test_relative_exec_resolves_filename():

@@ -212,12 +212,7 @@ def test_every_syscall_of_the_family_the_same_with_each_method():
 
 
 def test_method_is_reported_and_forced():
-    for method in usable_methods():
-        p = run(["open", "-v", "--method", method, "--duration", "0.2"])
-        err = p.stderr.decode()
-        assert p.returncode == 0 and f"method: attaching with {method}\n" in err, err
-    p = run(["open", "-v", "--duration", "0.2"])
-    assert f"method: attaching with {usable_methods()[0]}\n" in p.stderr.decode()
+    lib.assert_methods_forced_and_reported("open", usable_methods())
 
 
 def test_sys_exit_needs_no_tracefs_the_tracepoints_mount_it():
