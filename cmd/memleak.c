@@ -22,6 +22,7 @@
 #include "output.h"
 #include "probe.h"
 #include "setup.h"
+#include "stackreport.h"
 #include "strbuf.h"
 #include "symbolize.h"
 #include "target.h"
@@ -316,70 +317,29 @@ static void choose_programs(struct run *r)
 	}
 }
 
-/* One stack's outstanding allocations. */
-struct stack_sum {
-	int64_t id;
-	uint64_t bytes;
-	uint64_t allocs;
-};
+/* memleak counts allocations; a stack's list of them is -a. */
+static const struct stack_report_names report_names = { "allocs", "allocation" };
 
-struct alloc_rec {
-	uint64_t addr;
-	struct memleak_alloc a;
-};
-
-struct report {
-	struct stack_sum *sums; /* index: stack id + 1; 0 for allocations without a stack */
-	struct alloc_rec *recs; /* -a */
-	size_t nrecs;
-	size_t cap;
-	uint64_t now_ns;
-};
-
-static size_t sum_index(int64_t id)
+static void scan_alloc(void *ctx, const void *addr, const void *value)
 {
-	return id >= 0 && (uint64_t)id < opts.max_stacks ? (size_t)id + 1 : 0;
-}
-
-static void add_alloc(struct report *rep, uint64_t addr, const struct memleak_alloc *a)
-{
-	struct stack_sum *s = &rep->sums[sum_index(a->stack_id)];
+	const struct memleak_alloc *a = value;
+	struct stack_report *rep = ctx;
 
 	if (opts.older_ms && rep->now_ns - a->ts_ns < opts.older_ms * 1000000)
 		return;
-	s->id = a->stack_id;
-	s->bytes += a->size;
-	s->allocs++;
-	if (!opts.show_allocs)
-		return;
-	if (rep->nrecs == rep->cap) {
-		size_t cap = rep->cap ? rep->cap * 2 : 1024;
-		struct alloc_rec *grown = realloc(rep->recs, cap * sizeof(*grown));
-
-		if (!grown)
-			return;
-		rep->recs = grown;
-		rep->cap = cap;
-	}
-	rep->recs[rep->nrecs++] = (struct alloc_rec){ addr, *a };
+	stack_report_add_item(rep, &(struct stack_item){ *(const uint64_t *)addr, a->size, a->ts_ns,
+							 a->stack_id });
 }
 
-static void scan_alloc(void *rep, const void *addr, const void *a)
-{
-	add_alloc(rep, *(const uint64_t *)addr, a);
-}
-
-static void scan_total(void *ctx, const void *key, const void *value)
+static void scan_total(void *rep, const void *key, const void *value)
 {
 	const struct memleak_total *t = value;
-	struct report *rep = ctx;
-	int64_t id = *(const int64_t *)key;
 
 	if (t->allocs)
-		rep->sums[sum_index(id)] = (struct stack_sum){ id, t->bytes, t->allocs };
+		stack_report_set(rep, *(const int64_t *)key, t->bytes, t->allocs);
 }
 
-static int scan(struct run *r, struct report *rep)
+static int scan(struct run *r, struct stack_report *rep)
 {
 	if (opts.cfg.combined)
 		return map_scan(bpf_map__fd(r->skel->maps.totals), sizeof(int64_t),
@@ -388,125 +348,51 @@ static int scan(struct run *r, struct report *rep)
 			sizeof(struct memleak_alloc), scan_alloc, rep);
 }
 
-static int by_bytes(const void *a, const void *b)
+static void print_json_header(struct run *r, uint64_t bytes, uint64_t allocs, struct strbuf *sb)
 {
-	const struct stack_sum *x = a, *y = b;
-
-	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
+	sb_printf(sb, "{\"type\":\"report\",\"ts_ns\":%llu", (unsigned long long)wall_now_ns());
+	if (r->pid)
+		sb_printf(sb, ",\"pid\":%d", r->pid);
+	sb_printf(sb,
+		  ",\"bytes\":%llu,\"allocs\":%llu,\"stacks_lost\":%llu,"
+		  "\"allocs_lost\":%llu,\"stacks\":[",
+		  (unsigned long long)bytes, (unsigned long long)allocs,
+		  (unsigned long long)r->skel->bss->stacks_lost,
+		  (unsigned long long)r->skel->bss->allocs_lost);
 }
 
-static int by_stack_then_age(const void *a, const void *b)
+static void print_text_header(struct run *r, uint64_t bytes, uint64_t allocs, size_t shown,
+			      struct strbuf *sb)
 {
-	const struct alloc_rec *x = a, *y = b;
+	char when[32];
 
-	if (x->a.stack_id != y->a.stack_id)
-		return x->a.stack_id < y->a.stack_id ? -1 : 1;
-	return x->a.ts_ns < y->a.ts_ns ? -1 : x->a.ts_ns > y->a.ts_ns;
+	format_local_time(wall_now_ns(), when, sizeof(when));
+	sb_printf(sb, "[%s] %llu bytes in %llu allocations outstanding", when,
+		  (unsigned long long)bytes, (unsigned long long)allocs);
+	if (r->pid)
+		sb_printf(sb, " in process %d", r->pid);
+	sb_printf(sb, "; top %zu stacks:\n", shown);
+	if (r->skel->bss->stacks_lost)
+		sb_printf(sb, "\t(%llu stacks could not be stored: --max-stacks)\n",
+			  (unsigned long long)r->skel->bss->stacks_lost);
+	if (r->skel->bss->allocs_lost)
+		sb_printf(sb, "\t(%llu allocations could not be tracked: --max-allocs)\n",
+			  (unsigned long long)r->skel->bss->allocs_lost);
 }
 
-static void print_frames(struct run *r, int64_t id, struct strbuf *sb, bool json)
-{
-	uint64_t ips[MEMLEAK_STACK_DEPTH] = {};
-	__u32 key = id;
-
-	if (id < 0 || bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.stacks), &key, ips)) {
-		if (!json)
-			sb_puts(sb, "\t\t[stack not recorded]\n");
-		return;
-	}
-	/* The first frame is where the allocator returns to: a return address like the rest. */
-	sym_stack(r->sym, ips, MEMLEAK_STACK_DEPTH, sb, json, "\t\t");
-}
-
-/* The -a list of one stack: rep->recs is sorted by stack, then age. */
-static void print_allocs(const struct report *rep, int64_t id, struct strbuf *sb, bool json)
-{
-	bool first = true;
-
-	for (size_t i = 0; i < rep->nrecs; i++) {
-		const struct alloc_rec *a = &rep->recs[i];
-		uint64_t age_ms = (rep->now_ns - a->a.ts_ns) / 1000000;
-
-		if (sum_index(a->a.stack_id) != sum_index(id))
-			continue;
-		if (json)
-			sb_printf(sb, "%s{\"addr\":%llu,\"size\":%llu,\"age_ms\":%llu}",
-				  first ? "" : ",", (unsigned long long)a->addr,
-				  (unsigned long long)a->a.size, (unsigned long long)age_ms);
-		else
-			sb_printf(sb, "\t\taddr 0x%llx, %llu bytes, %llu ms old\n",
-				  (unsigned long long)a->addr, (unsigned long long)a->a.size,
-				  (unsigned long long)age_ms);
-		first = false;
-	}
-}
-
-static void report_totals(const struct report *rep, size_t nsums, uint64_t *bytes, uint64_t *allocs)
-{
-	*bytes = *allocs = 0;
-	for (size_t i = 0; i < nsums; i++) {
-		*bytes += rep->sums[i].bytes;
-		*allocs += rep->sums[i].allocs;
-	}
-}
-
-static void print_report(struct run *r, struct report *rep, size_t nsums)
+static void print_report(struct run *r, const struct stack_report *rep,
+			 const struct stack_source *src)
 {
 	struct strbuf *sb = out_buf();
 	bool json = out_json();
-	size_t shown = nsums < opts.top ? nsums : opts.top;
 	uint64_t bytes, allocs;
-	char when[32];
 
-	report_totals(rep, nsums, &bytes, &allocs);
-	if (json) {
-		sb_printf(sb, "{\"type\":\"report\",\"ts_ns\":%llu",
-			  (unsigned long long)wall_now_ns());
-		if (r->pid)
-			sb_printf(sb, ",\"pid\":%d", r->pid);
-		sb_printf(sb,
-			  ",\"bytes\":%llu,\"allocs\":%llu,\"stacks_lost\":%llu,"
-			  "\"allocs_lost\":%llu,\"stacks\":[",
-			  (unsigned long long)bytes, (unsigned long long)allocs,
-			  (unsigned long long)r->skel->bss->stacks_lost,
-			  (unsigned long long)r->skel->bss->allocs_lost);
-	} else {
-		format_local_time(wall_now_ns(), when, sizeof(when));
-		sb_printf(sb, "[%s] %llu bytes in %llu allocations outstanding", when,
-			  (unsigned long long)bytes, (unsigned long long)allocs);
-		if (r->pid)
-			sb_printf(sb, " in process %d", r->pid);
-		sb_printf(sb, "; top %zu stacks:\n", shown);
-		if (r->skel->bss->stacks_lost)
-			sb_printf(sb, "\t(%llu stacks could not be stored: --max-stacks)\n",
-				  (unsigned long long)r->skel->bss->stacks_lost);
-		if (r->skel->bss->allocs_lost)
-			sb_printf(sb, "\t(%llu allocations could not be tracked: --max-allocs)\n",
-				  (unsigned long long)r->skel->bss->allocs_lost);
-	}
-	for (size_t i = 0; i < shown; i++) {
-		const struct stack_sum *s = &rep->sums[i];
-
-		if (json) {
-			sb_printf(sb, "%s{\"bytes\":%llu,\"allocs\":%llu,\"frames\":[",
-				  i ? "," : "", (unsigned long long)s->bytes,
-				  (unsigned long long)s->allocs);
-			print_frames(r, s->id, sb, true);
-			sb_putc(sb, ']');
-			if (opts.show_allocs) {
-				sb_puts(sb, ",\"allocations\":[");
-				print_allocs(rep, s->id, sb, true);
-				sb_putc(sb, ']');
-			}
-			sb_putc(sb, '}');
-		} else {
-			sb_printf(sb, "\t%llu bytes in %llu allocation%s from stack\n",
-				  (unsigned long long)s->bytes, (unsigned long long)s->allocs,
-				  s->allocs == 1 ? "" : "s");
-			print_frames(r, s->id, sb, false);
-			print_allocs(rep, s->id, sb, false);
-		}
-	}
+	stack_report_totals(rep, &bytes, &allocs);
+	if (json)
+		print_json_header(r, bytes, allocs, sb);
+	else
+		print_text_header(r, bytes, allocs, stack_report_shown(rep, opts.top), sb);
+	stack_report_print(rep, src, opts.top, &report_names, sb, json);
 	sb_puts(sb, json ? "]}\n" : "\n");
 	out_flush();
 }
@@ -529,77 +415,45 @@ static struct metric_family top_bytes =
 static struct metric_family top_allocs =
 	METRIC_FAMILY(METRIC_GAUGE, "ebpftrace_memleak_top_stack_outstanding_allocations",
 		      "Outstanding allocations of the stack of this rank", "rank");
+static const struct stack_report_metrics top_metrics = { &top_info, &top_bytes, &top_allocs };
 
-/* The innermost frames of a stack, on one line: a label value of bounded length. */
-#define LABEL_FRAMES 16
-
-static void stack_label(struct run *r, int64_t id, struct strbuf *sb)
+/* Without --metrics every update is a no-op. */
+static void export_report(struct run *r, const struct stack_report *rep,
+			  const struct stack_source *src)
 {
-	uint64_t ips[MEMLEAK_STACK_DEPTH] = {};
-	__u32 key = id;
-
-	sb->len = 0;
-	if (id < 0 || bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.stacks), &key, ips))
-		sb_puts(sb, "[stack not recorded]");
-	else
-		sym_stack_folded(r->sym, ips, LABEL_FRAMES, sb);
-	sb_putc(sb, '\0');
-}
-
-static void export_report(struct run *r, const struct report *rep, size_t nsums)
-{
-	struct strbuf label = {};
 	uint64_t bytes, allocs;
-	char rank[24];
 
-	if (!metrics_on())
-		return;
-	report_totals(rep, nsums, &bytes, &allocs);
+	stack_report_totals(rep, &bytes, &allocs);
 	metrics_set(&bytes_gauge, NULL, bytes);
 	metrics_set(&allocs_gauge, NULL, allocs);
 	metrics_set(&untracked, METRIC_VALUES("stacks"), r->skel->bss->stacks_lost);
 	metrics_set(&untracked, METRIC_VALUES("allocations"), r->skel->bss->allocs_lost);
-	metrics_clear(&top_info);
-	metrics_clear(&top_bytes);
-	metrics_clear(&top_allocs);
-	for (size_t i = 0; i < nsums && i < opts.top; i++) {
-		snprintf(rank, sizeof(rank), "%zu", i + 1);
-		stack_label(r, rep->sums[i].id, &label);
-		metrics_set(&top_info, METRIC_VALUES(rank, label.buf), 1);
-		metrics_set(&top_bytes, METRIC_VALUES(rank), rep->sums[i].bytes);
-		metrics_set(&top_allocs, METRIC_VALUES(rank), rep->sums[i].allocs);
-	}
-	sb_free(&label);
+	stack_report_export(rep, src, opts.top, &top_metrics);
 }
 
 static int report(struct run *r)
 {
-	struct report rep = { .now_ns = monotonic_ns() };
-	size_t n = 0;
-	int err;
+	struct stack_source src;
+	struct stack_report rep;
+	int err = stack_report_init(&rep, opts.max_stacks, opts.show_allocs);
 
-	rep.sums = calloc(opts.max_stacks + 1, sizeof(*rep.sums));
-	if (!rep.sums)
-		return -ENOMEM;
+	if (err)
+		return err;
 	err = scan(r, &rep);
 	if (err) {
 		err_msg("reading the allocations failed: %s", strerror(-err));
-		free(rep.sums);
+		stack_report_free(&rep);
 		return EXIT_RUNTIME;
 	}
-	/* Compact the stacks that have allocations to the front, biggest first. */
-	for (size_t i = 0; i <= opts.max_stacks; i++)
-		if (rep.sums[i].allocs)
-			rep.sums[n++] = rep.sums[i];
-	qsort(rep.sums, n, sizeof(*rep.sums), by_bytes);
-	if (opts.show_allocs)
-		qsort(rep.recs, rep.nrecs, sizeof(*rep.recs), by_stack_then_age);
+	stack_report_sort(&rep);
 	if (r->sym && r->pid)
 		symbolizer_refresh(r->sym);
-	print_report(r, &rep, n);
-	export_report(r, &rep, n);
-	free(rep.sums);
-	free(rep.recs);
+	/* The symbolizer of a process comes when it maps code: take the one there is now. */
+	src = (struct stack_source){ bpf_map__fd(r->skel->maps.stacks), MEMLEAK_STACK_DEPTH,
+				     r->sym };
+	print_report(r, &rep, &src);
+	export_report(r, &rep, &src);
+	stack_report_free(&rep);
 	return EXIT_OK;
 }
 

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Stack reports: sums by stack, most bytes first, and the exact text and JSON of the top ones. */
+#include <string.h>
+#include "stackreport.h"
+#include "strbuf.h"
+#include "unit.h"
+
+/* No stack map: every stack reads as not recorded. */
+static const struct stack_source no_map = { .map_fd = -1, .depth = 4 };
+static const struct stack_report_names names = { "allocs", "allocation" };
+
+static void add(struct stack_report *rep, int64_t stack, uint64_t addr, uint64_t bytes,
+		uint64_t age_ms)
+{
+	stack_report_add_item(
+		rep, &(struct stack_item){ addr, bytes, rep->now_ns - age_ms * 1000000, stack });
+}
+
+TEST(stack_report_sums_and_sorts_by_bytes)
+{
+	struct stack_report rep;
+	uint64_t bytes, count;
+
+	CHECK_INT_EQ(stack_report_init(&rep, 4, false), 0);
+	add(&rep, 2, 0x10, 100, 0);
+	add(&rep, 2, 0x20, 50, 0);
+	add(&rep, 0, 0x30, 400, 0);
+	/* Stacks not stored, and ids past the table, share the "no stack" sum. */
+	add(&rep, -14, 0x40, 1, 0);
+	add(&rep, 9, 0x50, 2, 0);
+	stack_report_set(&rep, 3, 7, 1);
+	stack_report_sort(&rep);
+	CHECK_INT_EQ(rep.nsums, 4);
+	CHECK_INT_EQ(rep.sums[0].id, 0);
+	CHECK_INT_EQ(rep.sums[1].bytes, 150);
+	CHECK_INT_EQ(rep.sums[1].count, 2);
+	CHECK_INT_EQ(rep.sums[2].bytes, 7);
+	CHECK_INT_EQ(rep.sums[3].bytes, 3);
+	CHECK_INT_EQ(rep.nitems, 0);
+	stack_report_totals(&rep, &bytes, &count);
+	CHECK_INT_EQ(bytes, 560);
+	CHECK_INT_EQ(count, 6);
+	CHECK_INT_EQ(stack_report_shown(&rep, 2), 2);
+	CHECK_INT_EQ(stack_report_shown(&rep, 10), 4);
+	stack_report_free(&rep);
+}
+
+TEST(stack_report_text_lists_items_under_their_stack)
+{
+	struct stack_report rep;
+	struct strbuf sb = {};
+
+	CHECK_INT_EQ(stack_report_init(&rep, 4, true), 0);
+	add(&rep, 1, 0x20, 8, 5);
+	add(&rep, -1, 0x30, 2, 1);
+	add(&rep, 1, 0x10, 8, 9);
+	stack_report_sort(&rep);
+	stack_report_print(&rep, &no_map, 10, &names, &sb, false);
+	CHECK_MEM_EQ(sb.buf, sb.len,
+		     "\t16 bytes in 2 allocations from stack\n"
+		     "\t\t[stack not recorded]\n"
+		     "\t\taddr 0x10, 8 bytes, 9 ms old\n"
+		     "\t\taddr 0x20, 8 bytes, 5 ms old\n"
+		     "\t2 bytes in 1 allocation from stack\n"
+		     "\t\t[stack not recorded]\n"
+		     "\t\taddr 0x30, 2 bytes, 1 ms old\n");
+	sb_free(&sb);
+	stack_report_free(&rep);
+}
+
+TEST(stack_report_json_of_the_top_stacks)
+{
+	struct stack_report rep;
+	struct strbuf sb = {};
+
+	CHECK_INT_EQ(stack_report_init(&rep, 4, true), 0);
+	add(&rep, 1, 16, 8, 3);
+	add(&rep, 2, 32, 4, 0);
+	stack_report_sort(&rep);
+	stack_report_print(&rep, &no_map, 1, &names, &sb, true);
+	CHECK_MEM_EQ(sb.buf, sb.len,
+		     "{\"bytes\":8,\"allocs\":1,\"frames\":[],"
+		     "\"allocations\":[{\"addr\":16,\"size\":8,\"age_ms\":3}]}");
+	sb_free(&sb);
+	stack_report_free(&rep);
+}
