@@ -336,7 +336,7 @@ static void scan_total(void *rep, const void *key, const void *value)
 	const struct memleak_total *t = value;
 
 	if (t->allocs)
-		stack_report_set(rep, *(const int64_t *)key, t->bytes, t->allocs);
+		stack_report_add(rep, *(const int64_t *)key, t->bytes, t->allocs);
 }
 
 static int scan(struct run *r, struct stack_report *rep)

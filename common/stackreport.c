@@ -34,9 +34,13 @@ static size_t sum_index(const struct stack_report *rep, int64_t id)
 	return id >= 0 && (uint64_t)id < rep->max_stacks ? (size_t)id + 1 : 0;
 }
 
-void stack_report_set(struct stack_report *rep, int64_t id, uint64_t bytes, uint64_t count)
+void stack_report_add(struct stack_report *rep, int64_t id, uint64_t bytes, uint64_t count)
 {
-	rep->sums[sum_index(rep, id)] = (struct stack_sum){ id, bytes, count };
+	struct stack_sum *s = &rep->sums[sum_index(rep, id)];
+
+	s->id = id;
+	s->bytes += bytes;
+	s->count += count;
 }
 
 static void keep_item(struct stack_report *rep, const struct stack_item *item)

@@ -66,8 +66,11 @@ struct stack_report_metrics {
 int stack_report_init(struct stack_report *rep, size_t max_stacks, bool keep_items);
 void stack_report_free(struct stack_report *rep);
 
-/* A stack's sums, replacing what it had (from per-stack totals). */
-void stack_report_set(struct stack_report *rep, int64_t id, uint64_t bytes, uint64_t count);
+/*
+ * A stack's sums (from per-stack totals), added to its slot's: the stacks not stored, each under
+ * an id of its own (the errno of the failure), share slot 0.
+ */
+void stack_report_add(struct stack_report *rep, int64_t id, uint64_t bytes, uint64_t count);
 /* One item: added to its stack's sums, and kept with keep_items (dropped when out of memory). */
 void stack_report_add_item(struct stack_report *rep, const struct stack_item *item);
 

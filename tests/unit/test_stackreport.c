@@ -28,18 +28,22 @@ TEST(stack_report_sums_and_sorts_by_bytes)
 	/* Stacks not stored, and ids past the table, share the "no stack" sum. */
 	add(&rep, -14, 0x40, 1, 0);
 	add(&rep, 9, 0x50, 2, 0);
-	stack_report_set(&rep, 3, 7, 1);
+	stack_report_add(&rep, 3, 7, 1);
+	/* Per-stack totals of two failures: both counted in the "no stack" sum. */
+	stack_report_add(&rep, -17, 20, 2);
+	stack_report_add(&rep, -12, 30, 3);
 	stack_report_sort(&rep);
 	CHECK_INT_EQ(rep.nsums, 4);
 	CHECK_INT_EQ(rep.sums[0].id, 0);
 	CHECK_INT_EQ(rep.sums[1].bytes, 150);
 	CHECK_INT_EQ(rep.sums[1].count, 2);
-	CHECK_INT_EQ(rep.sums[2].bytes, 7);
-	CHECK_INT_EQ(rep.sums[3].bytes, 3);
+	CHECK_INT_EQ(rep.sums[2].bytes, 1 + 2 + 20 + 30);
+	CHECK_INT_EQ(rep.sums[2].count, 1 + 1 + 2 + 3);
+	CHECK_INT_EQ(rep.sums[3].bytes, 7);
 	CHECK_INT_EQ(rep.nitems, 0);
 	stack_report_totals(&rep, &bytes, &count);
-	CHECK_INT_EQ(bytes, 560);
-	CHECK_INT_EQ(count, 6);
+	CHECK_INT_EQ(bytes, 610);
+	CHECK_INT_EQ(count, 11);
 	CHECK_INT_EQ(stack_report_shown(&rep, 2), 2);
 	CHECK_INT_EQ(stack_report_shown(&rep, 10), 4);
 	stack_report_free(&rep);
