@@ -93,7 +93,8 @@ void stack_report_sort(struct stack_report *rep)
 			rep->sums[n++] = rep->sums[i];
 	rep->nsums = n;
 	qsort(rep->sums, n, sizeof(*rep->sums), by_bytes);
-	qsort(rep->items, rep->nitems, sizeof(*rep->items), by_stack_then_age);
+	if (rep->nitems) /* items is NULL without keep_items */
+		qsort(rep->items, rep->nitems, sizeof(*rep->items), by_stack_then_age);
 }
 
 void stack_report_totals(const struct stack_report *rep, uint64_t *bytes, uint64_t *count)
