@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #define POLL_MS 50
 
 static volatile sig_atomic_t stop_signal;
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
 static double deadline;
 
 double monotonic_seconds(void)
@@ -47,9 +50,8 @@ void run_catch_stop_signals(void)
 	struct sigaction sa = { .sa_handler = on_signal };
 
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(stop_signals); i++)
+		sigaction(stop_signals[i], &sa, NULL);
 }
 
 void run_start(void)
@@ -75,7 +77,21 @@ bool run_going(void)
 bool run_sleep(double seconds)
 {
 	double end = monotonic_seconds() + seconds;
+	sigset_t stops, outside, sleeping;
+	size_t i;
 
+	/*
+	 * A stop signal caught between run_going() and the sleep would leave the sleep to run to
+	 * its end, which without an interval is never: they stay blocked from the check on, and
+	 * ppoll() lets them in only for as long as it sleeps.
+	 */
+	sigemptyset(&stops);
+	for (i = 0; i < ARRAY_SIZE(stop_signals); i++)
+		sigaddset(&stops, stop_signals[i]);
+	pthread_sigmask(SIG_BLOCK, &stops, &outside);
+	sleeping = outside;
+	for (i = 0; i < ARRAY_SIZE(stop_signals); i++)
+		sigdelset(&sleeping, stop_signals[i]);
 	while (run_going()) {
 		double left = end - monotonic_seconds();
 		struct timespec ts;
@@ -86,8 +102,9 @@ bool run_sleep(double seconds)
 			break;
 		ts.tv_sec = (time_t)left;
 		ts.tv_nsec = (long)((left - ts.tv_sec) * 1e9);
-		nanosleep(&ts, NULL);
+		ppoll(NULL, 0, &ts, &sleeping);
 	}
+	pthread_sigmask(SIG_SETMASK, &outside, NULL);
 	return run_going();
 }
 
