@@ -14,6 +14,7 @@
 #include "check.h"
 #include "opts.h"
 #include "output.h"
+#include "ringbuf.h"
 #include "util.h"
 
 /* How long the reader sleeps when no wakeup comes: the BPF side wakes it only on a fill level. */
@@ -137,14 +138,14 @@ static int poll_timeout_ms(void)
 	return left < 0 ? 0 : left < POLL_MS ? (int)left + 1 : POLL_MS;
 }
 
-static int poll_loop(struct ring_buffer *rb, struct dispatch *d)
+static int poll_loop(struct ringbuf *rb, struct dispatch *d)
 {
 	while (run_going()) {
-		int n = ring_buffer__poll(rb, poll_timeout_ms());
+		int n = ringbuf_wait(rb, poll_timeout_ms());
 
-		/* The poll returns early only for a wakeup; take what came in without one too. */
+		/* The wait ends early only for a wakeup; take what came in without one too. */
 		if (n >= 0)
-			n = ring_buffer__consume(rb);
+			n = ringbuf_consume(rb);
 		out_flush();
 		if (n == -ECANCELED || n == -EINTR)
 			continue;
@@ -168,10 +169,10 @@ int events_run_then(struct bpf_object *obj, const char *what, event_fn fn, void 
 {
 	struct bpf_map *map = bpf_object__find_map_by_name(obj, "events");
 	struct dispatch d = { .fn = fn, .ctx = ctx };
-	struct ring_buffer *rb;
+	struct ringbuf *rb;
 	int ret;
 
-	rb = ring_buffer__new(bpf_map__fd(map), dispatch_record, &d, NULL);
+	rb = ringbuf_open(bpf_map__fd(map), dispatch_record, &d);
 	if (!rb) {
 		err_msg("cannot set up the ring buffer: %s", strerror(errno));
 		return EXIT_RUNTIME;
@@ -184,15 +185,15 @@ int events_run_then(struct bpf_object *obj, const char *what, event_fn fn, void 
 		stopped(arg);
 	/* Whatever the kernel already wrote is still ours to print, unless --count is met. */
 	if (ret == EXIT_OK && !count_reached() && !out_closed())
-		ring_buffer__consume(rb);
-	ring_buffer__free(rb);
+		ringbuf_consume(rb);
+	ringbuf_close(rb);
 	lost_events_report(lost_events_read(obj));
 	out_flush();
 	return ret;
 }
 
 struct events_reader {
-	struct ring_buffer *rb;
+	struct ringbuf *rb;
 	struct bpf_object *obj;
 	struct dispatch d;
 };
@@ -206,7 +207,7 @@ struct events_reader *events_reader_new(struct bpf_object *obj, event_fn fn, voi
 		return NULL;
 	r->obj = obj;
 	r->d = (struct dispatch){ .fn = fn, .ctx = ctx };
-	r->rb = ring_buffer__new(bpf_map__fd(map), dispatch_record, &r->d, NULL);
+	r->rb = ringbuf_open(bpf_map__fd(map), dispatch_record, &r->d);
 	if (!r->rb) {
 		err_msg("cannot set up the ring buffer: %s", strerror(errno));
 		free(r);
@@ -226,9 +227,9 @@ int events_reader_poll(struct events_reader *r, double seconds)
 
 		if (left_ms <= 0)
 			break;
-		n = ring_buffer__poll(r->rb, left_ms < POLL_MS ? (int)left_ms + 1 : POLL_MS);
+		n = ringbuf_wait(r->rb, left_ms < POLL_MS ? (int)left_ms + 1 : POLL_MS);
 		if (n >= 0)
-			n = ring_buffer__consume(r->rb);
+			n = ringbuf_consume(r->rb);
 		out_flush();
 		if (n < 0 && n != -ECANCELED && n != -EINTR) {
 			if (!r->d.err)
@@ -243,7 +244,7 @@ void events_reader_free(struct events_reader *r)
 {
 	if (!r)
 		return;
-	ring_buffer__free(r->rb);
+	ringbuf_close(r->rb);
 	lost_events_report(lost_events_read(r->obj));
 	free(r);
 }
