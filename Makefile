@@ -87,8 +87,14 @@ $(GEN)/%.bpf.o: bpf/%.bpf.c $(GEN)/vmlinux.h
 	$(BPFTOOL) gen object $@ $@.unlinked
 	rm -f $@.unlinked
 
+# Each embedded object goes to a section of its own, bpf_objects: in .rodata it would sit among
+# its subcommand's strings, and the kernel maps file pages in 64 KB windows around each fault, so
+# looking the subcommands' names up made every object before the chosen one resident (~0.4 MB).
 $(GEN)/%.skel.h: $(GEN)/%.bpf.o
-	$(BPFTOOL) gen skeleton $< > $@
+	$(BPFTOOL) gen skeleton $< > $@.tmp
+	sed -i '/^\tstatic const char data\[\]/s/((__aligned__(8)))/((__aligned__(8), __section__("bpf_objects")))/' $@.tmp
+	grep -q '__section__("bpf_objects")' $@.tmp || { echo "error: $@: bpftool's object array not found" >&2; exit 1; }
+	mv $@.tmp $@
 
 # The kernel types our objects name, for the cut-down kernel BTF of common/corebtf.c: every
 # struct, union, enum and typedef, without CO-RE's ___flavour suffix, sorted for bsearch().
