@@ -42,8 +42,9 @@ enum {
 };
 
 /* Distinct stacks kept: the kernel's are many more than one process's. */
-#define USER_STACKS   16384
-#define KERNEL_STACKS 65536
+#define USER_STACKS	    16384
+#define KERNEL_STACKS	    65536
+#define NOTICE_RINGBUF_SIZE (16u << 10) /* ~290 notices of 56 bytes */
 
 static struct {
 	struct memleak_cfg cfg;
@@ -544,6 +545,12 @@ static int load(struct run *r)
 	r->skel = core_btf_open(memleak);
 	if (!r->skel)
 		return report_bpf_error("opening the BPF object", -errno);
+	/*
+	 * Without -t the ring only carries "the process mapped code" notices, and the loop looks at
+	 * maps_changed every 0.1 s anyway: a 1 MiB ring would be 1 MiB of RSS for nothing.
+	 */
+	if (!opts.cfg.trace)
+		default_ringbuf_size(NOTICE_RINGBUF_SIZE);
 	r->skel->rodata->common_cfg = common_bpf_cfg();
 	opts.cfg.user = r->pid != 0;
 	opts.cfg.pid = r->pid;

@@ -33,7 +33,6 @@ enum {
 #define PROG_PREFIX	  "ebpftrace_tc_" /* what --cleanup looks for in filter names */
 #define TICK_SECONDS	  0.2		  /* how often the device is checked */
 #define PCAP_RINGBUF_SIZE (8u << 20)	  /* -w's default ring buffer: room for 128 GSO packets */
-#define DEFAULT_RINGBUF	  (1u << 20)
 
 static struct {
 	struct tc_cfg cfg;
@@ -281,8 +280,8 @@ static void setup_maps(struct tc_bpf *skel)
 {
 	struct tc_cfg *c = &tc_opts.cfg;
 
-	if (c->mode == TC_MODE_PCAP && common_opts.ringbuf_size == DEFAULT_RINGBUF)
-		common_opts.ringbuf_size = PCAP_RINGBUF_SIZE;
+	if (c->mode == TC_MODE_PCAP)
+		default_ringbuf_size(PCAP_RINGBUF_SIZE);
 	/* A record must fit in the ring buffer with room for others. */
 	if (c->snaplen > common_opts.ringbuf_size / 4) {
 		c->snaplen = common_opts.ringbuf_size / 4;

@@ -9,13 +9,14 @@
 #include "output.h"
 #include "util.h"
 
-/* Room for ~10 ms of events at 1M/s; each MiB costs about 1.8 MB of RSS (mapped twice). */
+/* Room for ~10 ms of events at 1M/s; each MiB is a MiB of RSS (the reader maps it once). */
 #define DEFAULT_RINGBUF_SIZE (1u << 20)
 
 struct common_opts common_opts = {
 	.filter = { .uid = FILTER_UID_ANY },
 	.ringbuf_size = DEFAULT_RINGBUF_SIZE,
 };
+static bool ringbuf_size_given;
 
 static const struct argp_option common_options[] = {
 	{ "pid", 'p', "PID", 0, "Only this process (thread group)", 0 },
@@ -59,6 +60,13 @@ static void set_ringbuf_size(const char *arg)
 		usage_error("invalid --ringbuf-size '%s': expected a power of two from 4K to 1G",
 			    arg);
 	common_opts.ringbuf_size = v;
+	ringbuf_size_given = true;
+}
+
+void default_ringbuf_size(uint64_t size)
+{
+	if (!ringbuf_size_given)
+		common_opts.ringbuf_size = size;
 }
 
 static void open_output(void)

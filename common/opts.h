@@ -43,6 +43,9 @@ extern const struct argp_child common_argp_children[];
  */
 void parse_args(const struct argp *argp, int argc, char **argv, void *input);
 
+/* A subcommand's own default ring buffer size, used unless --ringbuf-size was given. */
+void default_ringbuf_size(uint64_t size);
+
 /* The common settings for the BPF side (.rodata common_cfg). */
 struct common_cfg common_bpf_cfg(void);
 

@@ -365,6 +365,23 @@ def _has_token(pid, token):
         return False
 
 
+BPF_MAP_TYPE_RINGBUF = 27
+
+
+def ringbuf_sizes(pid):
+    """The size in bytes of each BPF ring buffer the process holds, sorted, from its fdinfo."""
+    sizes = []
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                info = f.read()
+        except OSError:
+            continue
+        if re.search(rf"^map_type:\s*{BPF_MAP_TYPE_RINGBUF}$", info, re.M):
+            sizes.append(int(re.search(r"^max_entries:\s*(\d+)", info, re.M).group(1)))
+    return sorted(sizes)
+
+
 def _held_by(pids):
     """The BPF objects these processes hold: by their file descriptors, the programs of their
     links and the maps of their programs."""

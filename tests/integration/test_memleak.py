@@ -323,6 +323,24 @@ def link_types(pid):
     return types
 
 
+def test_ring_buffer_is_small_unless_it_carries_rows():
+    """Without -t the ring only carries "the process mapped code" notices: 16K, not the common
+    1M (a MiB of RSS), unless --ringbuf-size says otherwise; with -t it carries every call."""
+    idle = subprocess.Popen(["sleep", "60"])
+    sizes = {}
+    try:
+        for name, args in (("notices", []), ("given", ["--ringbuf-size", "64K"]),
+                           ("trace", ["-t"])):
+            t = Tracer(["memleak", "-p", str(idle.pid)] + args)
+            sizes[name] = lib.ringbuf_sizes(t.proc.pid)
+            rc, _, err = t.stop()
+            assert rc == 0, err
+    finally:
+        idle.kill()
+        idle.wait()
+    assert sizes == {"notices": [16 << 10], "given": [64 << 10], "trace": [1 << 20]}, sizes
+
+
 def test_uprobes_share_a_uprobe_multi_link_per_program_where_the_kernel_has_them():
     """6.6+ (this host): one uprobe_multi link for each of the 8 programs glibc's functions take,
     in place of 19 uprobes, which are slow to detach. Before (the test VM's 6.1): a uprobe per

@@ -375,6 +375,20 @@ def test_capture_copies_gso_packets_whole(tmp="/tmp"):
     assert max(ends) - min(starts) == 8 << 20, (min(starts), max(ends))
 
 
+def test_capture_ring_is_8m_unless_given():
+    """-w's own default ring (8M, room for 128 GSO packets) gives way to --ringbuf-size, also to
+    the common default's value: 1M given is 1M."""
+    sizes = {}
+    with pair() as p:
+        for given in (None, "1M", "32M"):
+            t = NsTracer(p.ns_b, ["tc", p.dev_b, "-w", "/dev/null"] +
+                         (["--ringbuf-size", given] if given else []))
+            sizes[given] = lib.ringbuf_sizes(t.proc.pid)
+            rc, _, err = t.stop()
+            assert rc == 0, err
+    assert sizes == {None: [8 << 20], "1M": [1 << 20], "32M": [32 << 20]}, sizes
+
+
 def tcp_out_segments(p):
     """Segments namespace A's TCP has sent: new ones (OutSegs) and retransmitted ones."""
     snmp = p.in_a("cat", "/proc/net/snmp").stdout.decode().splitlines()
