@@ -280,6 +280,30 @@ static void *destroy_link(void *link)
 	return NULL;
 }
 
+/*
+ * A link on a perf event (tracepoint, kprobe, uprobe; also a perf event fd libbpf set a program
+ * on, of which the kernel gives no link info) or a multi-probe link waits out an RCU grace period
+ * as it closes: each gets a thread, so that the waits overlap where the kernel lets them. The
+ * others close without such a wait, and a thread would only add its start.
+ */
+static bool closes_at_once(struct bpf_link *link)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_link_get_info_by_fd(bpf_link__fd(link), &info, &len))
+		return false;
+	switch (info.type) {
+	case BPF_LINK_TYPE_RAW_TRACEPOINT:
+	case BPF_LINK_TYPE_TRACING:
+	case BPF_LINK_TYPE_CGROUP:
+	case BPF_LINK_TYPE_TCX:
+		return true;
+	default:
+		return false;
+	}
+}
+
 #define LINKS_AT_ONCE 64
 
 void links_destroy(struct bpf_link **links, size_t n)
@@ -294,14 +318,13 @@ void links_destroy(struct bpf_link **links, size_t n)
 
 		for (size_t i = 0; i < batch; i++)
 			started[i] =
-				links[base + i] &&
+				links[base + i] && !closes_at_once(links[base + i]) &&
 				!pthread_create(&threads[i], NULL, destroy_link, links[base + i]);
 		for (size_t i = 0; i < batch; i++) {
 			if (started[i])
 				pthread_join(threads[i], NULL);
-			else
-				bpf_link__destroy(
-					links[base + i]); /* NULL, or no thread to spare */
+			else /* NULL, closing at once, or no thread to spare */
+				bpf_link__destroy(links[base + i]);
 			links[base + i] = NULL;
 		}
 	}
