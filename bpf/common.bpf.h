@@ -176,6 +176,12 @@ static __always_inline void current_comm(char comm[TASK_COMM_LEN])
 #define SYSCALL_ARG(typed, n, regs) \
 	((typed) ? PT_REGS_PARM##n##_SYSCALL(regs) : PT_REGS_PARM##n##_CORE_SYSCALL(regs))
 
+/* The registers the current task saved on entry to the kernel (bpf_task_pt_regs: 5.15+). */
+static __always_inline struct pt_regs *current_task_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
 /*
  * Argument n (from 0) of the function a kprobe stopped at, from its register, with n known only
  * at run time (a .rodata setting): the first six, which x86-64 and arm64 pass in registers.

@@ -1,42 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * exec: every execve/execveat. Syscall entry keeps a small per-thread record of the call (who,
- * when, where its filename and argv are). A successful exec is sent from sched_process_exec, with
- * the absolute path of the file and the arguments as the kernel copied them into the new image;
- * a failed one from the syscall's exit, with the filename and arguments read from the caller,
- * whose memory is still there. Either way the event is built in a per-CPU buffer: no record of
- * 20 KB is allocated, copied and freed per exec.
+ * exec: every execve/execveat. A successful exec is sent from sched_process_exec, a raw
+ * tracepoint that only execs pass and that detaches at once, with the absolute path of the file
+ * and the arguments as the kernel copied them into the new image: no syscall is traced for it, so
+ * other syscalls pay nothing and nothing is kept per thread. Whoever execs, how (a 32-bit
+ * program, the kernel's own helpers) and whatever comes of it, the new image is seen.
  *
- * Two ways into the syscall. By default the syscalls:sys_{enter,exit}_execve{,at} tracepoints,
- * which other syscalls do not run; each waits out an RCU grace period as it closes (100 ms of
- * exit for the four). With --method tp_btf (or where the tracepoints cannot be had: no tracefs),
- * programs on the raw sys_enter and sys_exit tracepoints, which every syscall passes and leaves
- * at its number: they detach at once but cost every other syscall of the machine more.
+ * With -x a failed exec too, from the syscall's exit, with the filename and arguments read from
+ * the caller, whose memory is still there, at the addresses its saved registers hold. Two ways
+ * to that exit: by default the syscalls:sys_exit_execve{,at} tracepoints, which other syscalls do
+ * not run, but each waits out an RCU grace period as it closes (~40 ms of exit apiece); with
+ * --method tp_btf (or where they cannot be had: no tracefs) a program on the raw sys_exit
+ * tracepoint, which every syscall passes and leaves at its number: it detaches at once but costs
+ * every other syscall of the machine more. Either way the event is built in a per-CPU buffer: no
+ * record of 20 KB is allocated, copied and freed per exec.
  */
 #include "common.bpf.h"
 #include "path.bpf.h"
 #include "exec.h"
 
 const volatile struct exec_cfg exec_cfg = { .max_args = EXEC_DEFAULT_ARGS };
-
-/* An exec in flight: what only its entry knows. */
-struct exec_call {
-	__u64 ts_ns;
-	__u32 pid;
-	__u32 ppid;
-	__u32 uid;
-	const char *filename;
-	const char *const *argv;
-};
-
-/* Execs in flight, by thread id. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
-	__type(value, struct exec_call);
-} execs SEC(".maps");
 
 /* Where an event is built: too large for the BPF stack. */
 struct {
@@ -84,41 +67,31 @@ static __always_inline void read_args(struct exec_event *e, const char *const *a
 	}
 }
 
-static __always_inline int exec_enter(const char *filename, const char *const *argv)
+/*
+ * The event of the current task's exec, in the per-CPU buffer, or NULL when the filters leave it
+ * out. Pid, parent, uid and cgroup are the same before and after an exec (a set-user-ID file
+ * changes the effective uid, not the real one); the comm is the new image's.
+ */
+static __always_inline struct exec_event *event_of_current(long ret)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct exec_call c = {};
+	struct exec_event *e;
+	__u32 zero = 0, ppid;
 
-	/* -n matches the comm after the exec, so it is checked when the event is sent. */
 	if (!filter_current_ids())
-		return 0;
-	c.ppid = BPF_CORE_READ(task, real_parent, tgid);
-	if (exec_cfg.ppid && c.ppid != exec_cfg.ppid)
-		return 0;
-	c.ts_ns = bpf_ktime_get_ns();
-	c.pid = pid_tgid >> 32;
-	c.uid = (__u32)bpf_get_current_uid_gid();
-	c.filename = filename;
-	c.argv = argv;
-	bpf_map_update_elem(&execs, &tid, &c, BPF_ANY);
-	return 0;
-}
-
-/* The event of a call, in the per-CPU buffer, with the comm the thread runs under now. */
-static __always_inline struct exec_event *event_of(const struct exec_call *c, __u32 tid, long ret)
-{
-	__u32 zero = 0;
-	struct exec_event *e = bpf_map_lookup_elem(&scratch, &zero);
-
+		return NULL;
+	ppid = BPF_CORE_READ(task, real_parent, tgid);
+	if (exec_cfg.ppid && ppid != exec_cfg.ppid)
+		return NULL;
+	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)
 		return NULL;
-	e->ts_ns = c->ts_ns;
-	e->pid = c->pid;
-	e->tid = tid;
-	e->ppid = c->ppid;
-	e->uid = c->uid;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->ppid = ppid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->ret = ret;
 	e->flags = 0;
 	e->args_count = 0;
@@ -139,79 +112,45 @@ static __always_inline void send_event(const struct exec_event *e)
 	event_output((void *)e, size);
 }
 
-/* A failed exec (a successful one was sent by exec_done): the caller's memory is intact. */
-static __always_inline int exec_exit(long ret)
+/*
+ * The exit of execve(filename, argv, ...) or execveat(dirfd, filename, argv, ...): a successful
+ * one was sent by exec_done, so only failures are. The registers still hold the call's arguments.
+ */
+static __always_inline int exec_exit(struct pt_regs *regs, long nr, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct exec_call *c = bpf_map_lookup_elem(&execs, &tid);
+	bool at = nr == exec_cfg.execveat_nr;
+	const char *const *argv;
+	const char *filename;
 	struct exec_event *e;
 
-	if (!c)
+	if (ret >= 0)
 		return 0;
-	if (ret < 0 && exec_cfg.failed) {
-		e = event_of(c, tid, ret);
-		if (e) {
-			bpf_probe_read_user_str(e->filename, sizeof(e->filename), c->filename);
-			read_args(e, c->argv);
-			send_event(e);
-		}
-	}
-	bpf_map_delete_elem(&execs, &tid);
+	e = event_of_current(ret);
+	if (!e)
+		return 0;
+	filename = (const char *)(at ? SYSCALL_ARG(true, 2, regs) : SYSCALL_ARG(true, 1, regs));
+	argv = (const char *const *)(at ? SYSCALL_ARG(true, 3, regs) : SYSCALL_ARG(true, 2, regs));
+	bpf_probe_read_user_str(e->filename, sizeof(e->filename), filename);
+	read_args(e, argv);
+	send_event(e);
 	return 0;
 }
 
-/* execve(filename, argv, ...) or execveat(dirfd, filename, argv, ...). */
-static __always_inline int exec_enter_nr(long nr, __u64 arg0, __u64 arg1, __u64 arg2)
-{
-	bool at = nr == exec_cfg.execveat_nr;
-
-	return exec_enter((const char *)(at ? arg1 : arg0),
-			  (const char *const *)(at ? arg2 : arg1));
-}
-
-static __always_inline bool is_exec(long nr)
-{
-	return (nr == exec_cfg.execve_nr || nr == exec_cfg.execveat_nr) && !compat_syscall();
-}
-
-SEC("tp_btf/sys_enter")
-int BPF_PROG(exec_sys_enter, struct pt_regs *regs, long nr)
-{
-	if (!is_exec(nr))
-		return 0;
-	return exec_enter_nr(nr, SYSCALL_ARG(true, 1, regs), SYSCALL_ARG(true, 2, regs),
-			     SYSCALL_ARG(true, 3, regs));
-}
-
-/* A successful exec leaves no call behind (exec_done took it), so only failed ones get here. */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(exec_sys_exit, struct pt_regs *regs, long ret)
 {
-	if (!is_exec(SYSCALL_NR(true, regs)))
+	long nr = SYSCALL_NR(true, regs);
+
+	if ((nr != exec_cfg.execve_nr && nr != exec_cfg.execveat_nr) || compat_syscall())
 		return 0;
-	return exec_exit(ret);
+	return exec_exit(regs, nr, ret);
 }
 
-/*
- * One program for execve and execveat each way, attached to both tracepoints (cmd/exec.c adds the
- * execveat ones): verified once, which is most of the start-up time it saves.
- */
-SEC("tracepoint/syscalls/sys_enter_execve")
-int exec_enter_tp(struct trace_event_raw_sys_enter *ctx)
-{
-	__u64 arg0 = ctx->args[0], arg1 = ctx->args[1], arg2 = ctx->args[2];
-
-	/* Loaded here, each from its own offset: the context may not be read at a variable one. */
-	barrier_var(arg0);
-	barrier_var(arg1);
-	barrier_var(arg2);
-	return exec_enter_nr(ctx->id, arg0, arg1, arg2);
-}
-
+/* One program for both calls' tracepoints (cmd/exec.c adds execveat's): verified once. */
 SEC("tracepoint/syscalls/sys_exit_execve")
 int exec_exit_tp(struct trace_event_raw_sys_exit *ctx)
 {
-	return exec_exit(ctx->ret);
+	return exec_exit(current_task_regs(), ctx->id, ctx->ret);
 }
 
 /*
@@ -236,29 +175,20 @@ static __always_inline void read_args_from_new_image(struct exec_event *e)
 	e->flags |= EXEC_ARGS_RAW;
 }
 
-/*
- * The exec succeeded: send it, with the absolute path of the file now running. A non-leader
- * thread that execs takes over the leader's pid: its call is under its old thread id.
- */
+/* The exec succeeded: send it, with the absolute path of the file now running. */
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(exec_done, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
-	__u32 old_tid = old_pid, tid = (__u32)bpf_get_current_pid_tgid();
-	struct exec_call *c = bpf_map_lookup_elem(&execs, &old_tid);
-	struct exec_event *e;
+	struct exec_event *e = event_of_current(0);
 	struct path path;
 
-	if (!c)
+	if (!e)
 		return 0;
-	e = event_of(c, tid, 0);
-	if (e) {
-		path = BPF_CORE_READ(bprm, file, f_path);
-		if (path_resolve(&path, e->filename) < 0)
-			e->flags |= EXEC_PATH_CUT;
-		e->flags |= EXEC_PATH_RESOLVED;
-		read_args_from_new_image(e);
-		send_event(e);
-	}
-	bpf_map_delete_elem(&execs, &old_tid);
+	path = BPF_CORE_READ(bprm, file, f_path);
+	if (path_resolve(&path, e->filename) < 0)
+		e->flags |= EXEC_PATH_CUT;
+	e->flags |= EXEC_PATH_RESOLVED;
+	read_args_from_new_image(e);
+	send_event(e);
 	return 0;
 }

@@ -22,13 +22,12 @@ enum exec_flags {
 struct exec_cfg {
 	__u32 ppid;	 /* 0 = any */
 	__u32 max_args;	 /* 1..EXEC_MAX_ARGS */
-	__u32 failed;	 /* 1: report failed execs too */
 	__u32 execve_nr; /* the syscalls' numbers here: one program serves both calls */
 	__u32 execveat_nr;
 };
 
 struct exec_event {
-	__u64 ts_ns; /* CLOCK_MONOTONIC at the exec call */
+	__u64 ts_ns; /* CLOCK_MONOTONIC when the new image took over, or the failed call returned */
 	__u32 pid;
 	__u32 tid;
 	__u32 ppid;

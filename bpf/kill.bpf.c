@@ -86,12 +86,6 @@ static __always_inline void kill_args_of(struct pt_regs *regs, bool typed, struc
 	}
 }
 
-/* The current task's saved registers. */
-static __always_inline struct pt_regs *current_regs(void)
-{
-	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-}
-
 /*
  * The sender is the current task. For a signal generated in an interrupt (a timer's SIGALRM) that
  * is whichever task the interrupt came upon: BPF cannot tell interrupt context on every kernel
@@ -122,7 +116,7 @@ int BPF_PROG(signal_generate, int sig, struct kernel_siginfo *info, struct task_
 {
 	struct kill_call call = {}, c = { .sig = sig, .source = KILL_SRC_KERNEL };
 	long ret = result == TRACE_SIGNAL_OVERFLOW_FAIL ? -kill_cfg.eagain : 0;
-	struct pt_regs *regs = current_regs();
+	struct pt_regs *regs = current_task_regs();
 	__u32 self;
 
 	/* The call's own signal; a different one generated on its way is the kernel's doing. */
@@ -190,5 +184,5 @@ int BPF_PROG(kill_sys_exit, struct pt_regs *regs, long ret)
 SEC("tracepoint/syscalls/sys_exit_kill")
 int kill_exit_tp(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_sys_exit(current_regs(), ctx->ret, true);
+	return on_sys_exit(current_task_regs(), ctx->ret, true);
 }

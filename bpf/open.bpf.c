@@ -211,8 +211,7 @@ int BPF_PROG(open_sys_exit_raw, struct pt_regs *regs, long ret)
 /* The per-syscall tracepoints: the registers the task saved on entry hold the arguments. */
 static __always_inline int on_syscall_tracepoint(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_sys_exit((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()), ctx->ret,
-			   true);
+	return on_sys_exit(current_task_regs(), ctx->ret, true);
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")

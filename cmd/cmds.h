@@ -11,6 +11,7 @@ int cmd_tcpconnlat(int argc, char **argv);
 int cmd_memleak(int argc, char **argv);
 int cmd_lsm_block(int argc, char **argv);
 /* check runs lsm-block with a rule of each kind, in audit mode: every hook loads, none denies. */
+extern const char *const exec_check_args[];
 extern const char *const lsm_block_check_args[];
 int cmd_tc(int argc, char **argv);
 /* check runs tc on the loopback of the network namespace it makes for the check. */

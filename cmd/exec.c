@@ -18,12 +18,13 @@
 enum { OPT_MAX_ARGS = OPT_SUB };
 
 /*
- * The exec syscalls' own tracepoints, or programs on every syscall's entry and exit (see
- * bpf/exec.bpf.c): the first cost other syscalls less, the second detach at once.
+ * How -x catches failed execs: the exec syscalls' own exit tracepoints, or a program on every
+ * syscall's exit (see bpf/exec.bpf.c). The first cost other syscalls less, the second detach at
+ * once. Successful execs have one way in, which needs neither.
  */
 static const struct attach_candidate candidates[] = {
-	{ METHOD_TRACEPOINT, "syscalls:sys_enter_execve" },
-	{ METHOD_TP_BTF, "sys_enter" },
+	{ METHOD_TRACEPOINT, "syscalls:sys_exit_execve" },
+	{ METHOD_TP_BTF, "sys_exit" },
 };
 static enum attach_method method;
 
@@ -31,6 +32,7 @@ static struct {
 	struct exec_cfg cfg;
 	const char *line;
 	bool quote;
+	bool failed;
 } exec_opts = { .cfg = { .max_args = EXEC_DEFAULT_ARGS } };
 
 static const struct argp_option options[] = {
@@ -46,7 +48,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
 	case 'x':
-		exec_opts.cfg.failed = 1;
+		exec_opts.failed = true;
 		break;
 	case 'P':
 		exec_opts.cfg.ppid = opt_pid("--ppid", arg);
@@ -170,11 +172,11 @@ static int handle_event(void *ctx, const void *data, size_t size)
 	return 0;
 }
 
-static struct bpf_link *execveat_links[2];
+static struct bpf_link *execveat_link;
 
 /*
- * The execve programs serve execveat too: attach them to its tracepoints as well. execveat arrived
- * in 3.19, but a kernel may be built without its tracepoints.
+ * The execve program serves execveat too: attach it to that one's tracepoint as well. execveat
+ * arrived in 3.19, but a kernel may be built without its tracepoints.
  */
 static int attach_execveat(void *s, const char **step)
 {
@@ -184,19 +186,14 @@ static int attach_execveat(void *s, const char **step)
 	metrics_add(&exec_events, METRIC_VALUES("ok"), 0);
 	if (method != METHOD_TRACEPOINT)
 		return 0;
-	if (!tracepoint_exists("syscalls", "sys_enter_execveat")) {
-		verbose("no execveat tracepoints: tracing execve only");
+	if (!tracepoint_exists("syscalls", "sys_exit_execveat")) {
+		verbose("no execveat tracepoints: failed execveat calls are not seen");
 		return 0;
 	}
-	*step = "attaching to sys_enter_execveat";
-	execveat_links[0] = bpf_program__attach_tracepoint(skel->progs.exec_enter_tp, "syscalls",
-							   "sys_enter_execveat");
-	if (!execveat_links[0])
-		return -errno;
 	*step = "attaching to sys_exit_execveat";
-	execveat_links[1] = bpf_program__attach_tracepoint(skel->progs.exec_exit_tp, "syscalls",
-							   "sys_exit_execveat");
-	return execveat_links[1] ? 0 : -errno;
+	execveat_link = bpf_program__attach_tracepoint(skel->progs.exec_exit_tp, "syscalls",
+						       "sys_exit_execveat");
+	return execveat_link ? 0 : -errno;
 }
 
 static int configure(void *s, enum attach_method m, const char **step)
@@ -205,6 +202,10 @@ static int configure(void *s, enum attach_method m, const char **step)
 
 	(void)step;
 	method = m;
+	if (m == METHOD_COUNT) { /* no -x: no syscall is traced */
+		bpf_program__set_autoload(skel->progs.exec_sys_exit, false);
+		bpf_program__set_autoload(skel->progs.exec_exit_tp, false);
+	}
 	exec_opts.cfg.execve_nr = SYS_execve;
 	exec_opts.cfg.execveat_nr = SYS_execveat;
 	skel->rodata->exec_cfg = exec_opts.cfg;
@@ -212,6 +213,18 @@ static int configure(void *s, enum attach_method m, const char **step)
 }
 
 TOOL_SKELETON_FNS(exec)
+
+static void parsed(struct tool *t)
+{
+	if (exec_opts.failed)
+		return;
+	if (t->method >= 0)
+		usage_error("--method chooses how -x catches failed execs: give it with -x");
+	t->n_cands = 0;
+}
+
+/* `ebpftrace check exec` covers the methods too. */
+const char *const exec_check_args[] = { "-x", NULL };
 
 int cmd_exec(int argc, char **argv)
 {
@@ -223,8 +236,9 @@ int cmd_exec(int argc, char **argv)
 		TOOL_SKELETON(exec),
 		.configure = configure,
 		.attach = attach_execveat,
-		.links = execveat_links,
-		.n_links = ARRAY_SIZE(execveat_links),
+		.links = &execveat_link,
+		.n_links = 1,
+		.parsed = parsed,
 		.fields = fields,
 		.n_fields = ARRAY_SIZE(fields),
 		.what = "exec() calls",

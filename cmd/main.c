@@ -14,7 +14,8 @@
 #include "util.h"
 
 static const struct subcommand subcommands[] = {
-	{ "exec", "every exec() with pid, ppid, uid, comm, full argv and result", cmd_exec, NULL },
+	{ "exec", "every exec() with pid, ppid, uid, comm, full argv and result", cmd_exec,
+	  exec_check_args },
 	{ "runqlat", "run-queue latency histograms: how long runnable tasks wait for a CPU",
 	  cmd_runqlat, NULL },
 	{ "kill", "signals generated or sent by kill() calls, with sender and target", cmd_kill,

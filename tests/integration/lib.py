@@ -382,6 +382,33 @@ def ringbuf_sizes(pid):
     return sorted(sizes)
 
 
+def bpf_links(pid):
+    """(link_type, tp_name or None) of each BPF link the process holds, from its fdinfo."""
+    links = []
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                info = f.read()
+        except OSError:
+            continue
+        m = re.search(r"^link_type:\s*(\S+)", info, re.M)
+        if m:
+            tp = re.search(r"^tp_name:\s*(\S+)", info, re.M)
+            links.append((m.group(1), tp and tp.group(1)))
+    return sorted(links, key=str)
+
+
+def perf_event_fds(pid):
+    """How many perf event file descriptors (a tracepoint, kprobe or uprobe each) pid holds."""
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            n += os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:[perf_event]"
+        except OSError:
+            pass
+    return n
+
+
 def _held_by(pids):
     """The BPF objects these processes hold: by their file descriptors, the programs of their
     links and the maps of their programs."""
@@ -541,14 +568,14 @@ def usable_methods(methods, everywhere, sub=None):
     return usable
 
 
-def assert_methods_forced_and_reported(sub, methods):
+def assert_methods_forced_and_reported(sub, methods, args=()):
     """Each of methods (usable here, best first) is taken when forced, -v says so, and the best
-    is taken unforced."""
+    is taken unforced; args are what makes sub choose a method at all."""
     for method in methods:
-        p = run([sub, "-v", "--method", method, "--duration", "0.2"])
+        p = run([sub, *args, "-v", "--method", method, "--duration", "0.2"])
         err = p.stderr.decode()
         assert p.returncode == 0 and f"method: attaching with {method}\n" in err, (sub, err)
-    p = run([sub, "-v", "--duration", "0.2"])
+    p = run([sub, *args, "-v", "--duration", "0.2"])
     assert f"method: attaching with {methods[0]}\n" in p.stderr.decode(), (sub, p.stderr)
 
 

@@ -16,7 +16,7 @@ from lib import Tracer, json_lines, run
 from test_cli import subcommands
 
 # Arguments a subcommand needs to run at all (check gives it the same, from its dispatch row).
-RUN_ARGS = {"lsm-block": ["--audit", "--deny-connect", "198.51.100.1:9", "--deny-exec", "/bin/sh",
+RUN_ARGS = {"exec": ["-x"], "lsm-block": ["--audit", "--deny-connect", "198.51.100.1:9", "--deny-exec", "/bin/sh",
                          "--deny-open", "/dev/null"],
             "tc": ["lo", "--ingress", "--egress"], "argdist": ["vfs_write", "count"]}
 # How to run it: tc, as check does, on the loopback of a network namespace of its own.

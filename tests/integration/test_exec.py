@@ -230,7 +230,23 @@ def test_every_kind_of_exec_the_same_with_each_method():
 
 
 def test_method_is_reported_and_forced():
-    lib.assert_methods_forced_and_reported("exec", usable_methods())
+    lib.assert_methods_forced_and_reported("exec", usable_methods(), ["-x"])
+
+
+def test_without_x_only_sched_process_exec_is_attached():
+    """Without -x no syscall is traced: one raw tracepoint link on sched_process_exec and no perf
+    event (a syscall tracepoint would send every other syscall down the slow path, and wait out
+    an RCU grace period as it closes). With -x, the exit of the calls too."""
+    t = Tracer(["exec"])
+    plain = lib.bpf_links(t.proc.pid), lib.perf_event_fds(t.proc.pid)
+    rc, _, err = t.stop()
+    assert rc == 0, err
+    assert plain == ([("raw_tracepoint", "sched_process_exec")], 0), plain
+    t = Tracer(["exec", "-x", "--method", "tracepoint"])
+    with_x = lib.bpf_links(t.proc.pid), lib.perf_event_fds(t.proc.pid)
+    rc, _, err = t.stop()
+    assert rc == 0, err
+    assert ("raw_tracepoint", "sched_process_exec") in with_x[0] and with_x[1] == 2, with_x
 
 
 def test_relative_exec_resolves_filename():
@@ -391,7 +407,7 @@ def test_mounts_tracefs_when_absent():
     # In a mount namespace of its own with tracefs unmounted, as on a bare host.
     m = marker()
     script = (f'umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; '
-              f'exec "{BINARY}" exec --json -v --count 1 -n echo')
+              f'exec "{BINARY}" exec -x --json -v --count 1 -n echo')
     t = subprocess.Popen(["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     err = b""
@@ -406,6 +422,26 @@ def test_mounts_tracefs_when_absent():
     assert json_lines(out)[0]["argv"] == [ECHO, m]
 
 
+def test_needs_no_tracefs_without_x():
+    """Successful execs come from a raw tracepoint, which libbpf attaches without tracefs."""
+    m = marker()
+    script = (f'umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; '
+              f'"{BINARY}" exec --json -v --count 1 -n echo; '
+              'grep -c " tracefs " /proc/self/mounts')
+    t = subprocess.Popen(["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err = b""
+    deadline = time.monotonic() + 20
+    while b"Tracing" not in err and time.monotonic() < deadline:
+        err += os.read(t.stderr.fileno(), 4096)
+    run_echo(m)
+    out, rest = t.communicate(timeout=20)
+    err += rest
+    assert t.returncode == 1 and b"mounted it" not in err, err  # grep -c: 0 mounts, exit 1
+    lines = out.splitlines()
+    assert json.loads(lines[0])["argv"] == [ECHO, m] and lines[1] == b"0", out
+
+
 def test_bad_input_is_a_one_line_usage_error():
     assert_usage_error(["exec", "--bogus"], r"unrecognized option '--bogus'")
     assert_usage_error(["exec", "--pid", "abc"], r"invalid --pid 'abc'")
@@ -415,6 +451,7 @@ def test_bad_input_is_a_one_line_usage_error():
     assert_usage_error(["exec", "stray"], r"unexpected argument 'stray'")
     assert_usage_error(["exec", "-c", "/nonexistent/cgroup"], r"invalid --cgroup")
     assert_usage_error(["exce"], r"did you mean 'exec'")
+    assert_usage_error(["exec", "--method", "tp_btf"], r"--method chooses how -x catches failed")
     assert_nothing_loaded()
 
 

@@ -309,20 +309,6 @@ def test_usage_errors():
     assert_usage_error(["memleak", "1", "2", "3"], r"unexpected argument")
 
 
-def link_types(pid):
-    """The link_type of each BPF link the process holds."""
-    types = []
-    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
-        try:
-            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
-                m = re.search(r"^link_type:\s*(\S+)", f.read(), re.M)
-        except OSError:
-            continue
-        if m:
-            types.append(m.group(1))
-    return types
-
-
 def test_ring_buffer_is_small_unless_it_carries_rows():
     """Without -t the ring only carries "the process mapped code" notices: 16K, not the common
     1M (a MiB of RSS), unless --ringbuf-size says otherwise; with -t it carries every call."""
@@ -348,7 +334,7 @@ def test_uprobes_share_a_uprobe_multi_link_per_program_where_the_kernel_has_them
     idle = subprocess.Popen(["sleep", "60"])
     try:
         t = Tracer(["memleak", "-v", "-p", str(idle.pid)])
-        types = link_types(t.proc.pid)
+        types = [kind for kind, _ in lib.bpf_links(t.proc.pid)]
         rc, _, err = t.stop()
     finally:
         idle.kill()

@@ -476,12 +476,14 @@ def test_program_run_statistics():
 
         def expect(smp):
             runs = of(smp, "ebpftrace_program_runs_total")
-            assert {r[0]["program"] for r in runs} >= {"exec_enter_tp", "exec_exit_tp"}, runs
-            assert all(v > 0 for _, v in runs if _["program"] == "exec_enter_tp"), runs
+            assert {r[0]["program"] for r in runs} >= {"exec_done", "exec_exit_tp"}, runs
+            assert all(v > 0 for _, v in runs if _["program"] in ("exec_done", "exec_exit_tp"))
             assert sum(v for _, v in of(smp, "ebpftrace_program_run_seconds_total")) > 0
             methods = {i[0]["program"]: i[0]["method"] for i in of(smp, "ebpftrace_build_info")}
-            assert methods["exec_enter_tp"] == "tracepoint", methods
-        check_served(["exec", "-l", mark], lambda: subprocess.run(["/bin/true", mark]), expect)
+            assert methods["exec_exit_tp"] == "tracepoint", methods
+            assert methods["exec_done"] == "raw_tp", methods
+        check_served(["exec", "-x", "--method", "tracepoint", "-l", mark],
+                     lambda: subprocess.run(["/bin/true", mark]), expect)
     finally:
         os.close(fd)
 
