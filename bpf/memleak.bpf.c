@@ -60,8 +60,7 @@ struct inflight {
 	__u64 old;    /* realloc: the block it replaces */
 	__u64 memptr; /* posix_memalign: where the result goes */
 	__u32 call;
-	__u32 record;	 /* sampled, and within -z/-Z */
-	__u32 mmap_exec; /* in an mmap of code (sys_enter_mmap to sys_exit_mmap) */
+	__u32 record; /* sampled, and within -z/-Z */
 };
 
 struct {
@@ -299,38 +298,21 @@ static __always_inline bool is_target(void)
 	return (bpf_get_current_pid_tgid() >> 32) == memleak_cfg.pid;
 }
 
-SEC("tracepoint/syscalls/sys_enter_mmap")
-int mmap_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	struct inflight *f;
-
-	if (!is_target() || !(ctx->args[2] & PROT_EXEC))
-		return 0;
-	f = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), NULL,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (f)
-		f->mmap_exec = 1;
-	return 0;
-}
-
+/*
+ * The target mapped code. Only the exit is traced, with the protection read from the registers
+ * the call saved: each syscall tracepoint waits out an RCU grace period as it detaches.
+ */
 SEC("tracepoint/syscalls/sys_exit_mmap")
 int mmap_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	struct inflight *f;
-
-	if (!is_target())
-		return 0;
-	f = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), NULL, 0);
-	if (!f || !f->mmap_exec)
-		return 0;
-	f->mmap_exec = 0;
-	if (ctx->ret >= 0)
+	if (is_target() && ctx->ret >= 0 && (SYSCALL_ARG(true, 3, current_task_regs()) & PROT_EXEC))
 		maps_changed_notice();
 	return 0;
 }
 
-SEC("tracepoint/sched/sched_process_exec")
-int target_exec(void *ctx)
+/* A raw tracepoint, which detaches at once, unlike a tracepoint's perf event. */
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(target_exec)
 {
 	if (is_target())
 		maps_changed_notice();

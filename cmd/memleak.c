@@ -282,8 +282,7 @@ static int find_allocator(struct run *r, const char *exe, char *path, size_t siz
 static bool user_program(struct run *r, const struct bpf_program *prog)
 {
 	return bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE ||
-	       prog == r->skel->progs.mmap_enter || prog == r->skel->progs.mmap_exit ||
-	       prog == r->skel->progs.target_exec;
+	       prog == r->skel->progs.mmap_exit || prog == r->skel->progs.target_exec;
 }
 
 /* The allocator's uprobes; the skeleton attached the mmap and exec tracepoints. */
@@ -478,10 +477,12 @@ static void follow_maps(struct run *r)
 		return;
 	if (!r->sym || changed != r->maps_seen) {
 		r->maps_seen = changed;
-		if (!r->sym)
+		if (!r->sym) {
 			r->sym = symbolizer_new_process(r->pid);
-		else
+		} else {
+			verbose("the process mapped code: reading its mappings again");
 			symbolizer_refresh(r->sym);
+		}
 	}
 	if (r->target.child && r->target.pid)
 		kill(r->pid, SIGCONT);

@@ -234,8 +234,12 @@ def test_trace_prints_each_call():
 
 
 def test_library_loaded_after_start_is_symbolized():
-    fx = Fixture(0, "dlopen", [])
+    """The library's code is mapped after the start: the kernel tells (sys_exit_mmap), and the
+    mappings are read again then, not only at the next report."""
+    fx = Fixture(0, "dlopen", ["-v"])
     fx.step("leaked")
+    wait_for(lambda: b"the process mapped code: reading its mappings again" in fx.tracer.stderr,
+             what="the notice that the fixture mapped code")
     report = fx.report()
     # A stack the kernel could not record has no frames (the text says "[stack not recorded]").
     mods = [s["frames"][0] for s in report["stacks"] if s["frames"]
