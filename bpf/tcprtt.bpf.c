@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * tcprtt: the smoothed RTT of TCP connections, sampled at every segment an established socket
- * receives (the tcp:tcp_probe tracepoint in tcp_rcv_established, which carries srtt in usecs
- * and both ends as socket addresses), into log2 histograms, optionally by one end.
+ * receives (the tcp:tcp_probe tracepoint in tcp_rcv_established), into log2 histograms,
+ * optionally by one end. By tp_btf, with srtt and the ends read from the socket; or else through
+ * the tracepoint's perf event, whose record carries srtt in usecs and both ends as socket
+ * addresses (that one waits out an RCU grace period as it detaches).
  */
 #include "common.bpf.h"
 #include "hist.bpf.h"
 #include "net_match.bpf.h"
+#include "sock.bpf.h"
 #include "tcprtt.h"
 
 #define AF_INET 2
@@ -55,17 +58,44 @@ static __always_inline void key_of(struct trace_event_raw_tcp_probe *ctx, struct
 	}
 }
 
+static __always_inline void rtt_add(const struct tcprtt_key *key, __u32 srtt_us)
+{
+	struct hist_log2 *h = map_lookup_or_init(&hists, key, &empty_hist);
+
+	if (h)
+		hist_log2_add(h, srtt_us, tcprtt_cfg.div);
+}
+
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(tcprtt_btf, struct sock *sk, struct sk_buff *skb)
+{
+	struct tcprtt_key key = {};
+	struct sock_ends e;
+
+	if (!filter_current())
+		return 0;
+	if (tcprtt_cfg.by != TCPRTT_BY_NONE) {
+		sock_ends_of(sk, &e);
+		if (tcprtt_cfg.by == TCPRTT_BY_LADDR)
+			__builtin_memcpy(key.addr, e.saddr, sizeof(key.addr));
+		else if (tcprtt_cfg.by == TCPRTT_BY_RADDR)
+			__builtin_memcpy(key.addr, e.daddr, sizeof(key.addr));
+		else
+			key.port = tcprtt_cfg.by == TCPRTT_BY_LPORT ? e.lport : e.dport;
+	}
+	/* srtt_us is 8 times the smoothed RTT, as the tracepoint's record undoes. */
+	rtt_add(&key, BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3);
+	return 0;
+}
+
 SEC("tracepoint/tcp/tcp_probe")
 int tcprtt_probe(struct trace_event_raw_tcp_probe *ctx)
 {
 	struct tcprtt_key key = {};
-	struct hist_log2 *h;
 
 	if (!filter_current())
 		return 0;
 	key_of(ctx, &key);
-	h = map_lookup_or_init(&hists, &key, &empty_hist);
-	if (h)
-		hist_log2_add(h, ctx->srtt, tcprtt_cfg.div);
+	rtt_add(&key, ctx->srtt);
 	return 0;
 }

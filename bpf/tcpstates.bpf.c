@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tcpstates: every TCP state change, from the sock:inet_sock_set_state tracepoint, which carries
- * both addresses and ports in either family. The time of each socket's last change is kept by
+ * tcpstates: every TCP state change, from the sock:inet_sock_set_state tracepoint: by tp_btf,
+ * with the ends read from the socket, or else through its perf event, whose record carries both
+ * addresses and ports in either family (that one waits out an RCU grace period as it detaches). The time of each socket's last change is kept by
  * its address, so that the next one says how long the socket was in its old state; the entry
  * goes when the socket reaches CLOSE.
  */
 #include "common.bpf.h"
 #include "net_match.bpf.h"
+#include "sock.bpf.h"
 #include "tcpstates.h"
 
 #define AF_INET	    2
@@ -64,28 +66,53 @@ static __always_inline __u64 time_in_old_state(__u64 skaddr, __u64 now, bool clo
 	return delta;
 }
 
+/* A change of socket sk, whose ends e has: sent unless the filters leave it out. */
+static __always_inline int state_changed(const void *sk, struct tcpstates_event *e, int oldstate,
+					 int newstate)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (!filter_current() || !wanted(e))
+		return 0;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->skaddr = (__u64)sk;
+	e->delta_ns = time_in_old_state(e->skaddr, e->ts_ns, newstate == TCP_CLOSE);
+	e->pid = task->tgid;
+	e->tid = task->pid;
+	e->oldstate = oldstate;
+	e->newstate = newstate;
+	__builtin_memcpy(e->comm, task->comm, TASK_COMM_LEN);
+	event_output(e, sizeof(*e));
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tcpstates_btf, struct sock *sk, int oldstate, int newstate)
+{
+	struct tcpstates_event e = {};
+	struct sock_ends ends;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	sock_ends_of(sk, &ends);
+	e.family = ends.family;
+	e.lport = ends.lport;
+	e.dport = ends.dport;
+	__builtin_memcpy(e.saddr, ends.saddr, sizeof(e.saddr));
+	__builtin_memcpy(e.daddr, ends.daddr, sizeof(e.daddr));
+	return state_changed(sk, &e, oldstate, newstate);
+}
+
 SEC("tracepoint/sock/inet_sock_set_state")
 int tcpstates_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct tcpstates_event e = {};
 
-	if (ctx->protocol != IPPROTO_TCP || !filter_current())
+	if (ctx->protocol != IPPROTO_TCP)
 		return 0;
 	e.family = ctx->family;
 	e.lport = ctx->sport;
 	e.dport = ctx->dport;
 	addrs_of(ctx, &e);
-	if (!wanted(&e))
-		return 0;
-	e.ts_ns = bpf_ktime_get_ns();
-	e.skaddr = (__u64)ctx->skaddr;
-	e.delta_ns = time_in_old_state(e.skaddr, e.ts_ns, ctx->newstate == TCP_CLOSE);
-	e.pid = task->tgid;
-	e.tid = task->pid;
-	e.oldstate = ctx->oldstate;
-	e.newstate = ctx->newstate;
-	__builtin_memcpy(e.comm, task->comm, TASK_COMM_LEN);
-	event_output(&e, sizeof(e));
-	return 0;
+	return state_changed(ctx->skaddr, &e, ctx->oldstate, ctx->newstate);
 }

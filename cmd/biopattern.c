@@ -145,7 +145,9 @@ static int configure(void *skel, enum attach_method m, const char **step)
 
 TOOL_SKELETON_FNS(biopattern)
 
+/* The same tracepoint both ways: tp_btf detaches at once, its perf event after a grace period. */
 static const struct attach_candidate candidates[] = {
+	{ METHOD_TP_BTF, "block_rq_complete" },
 	{ METHOD_TRACEPOINT, "block:block_rq_complete" },
 };
 

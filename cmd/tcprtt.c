@@ -157,7 +157,9 @@ static int configure(void *skel, enum attach_method m, const char **step)
 
 TOOL_SKELETON_FNS(tcprtt)
 
+/* The same tracepoint both ways: tp_btf detaches at once, its perf event after a grace period. */
 static const struct attach_candidate candidates[] = {
+	{ METHOD_TP_BTF, "tcp_probe" },
 	{ METHOD_TRACEPOINT, "tcp:tcp_probe" },
 };
 

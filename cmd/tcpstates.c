@@ -190,7 +190,9 @@ static int configure(void *skel, enum attach_method m, const char **step)
 
 TOOL_SKELETON_FNS(tcpstates)
 
+/* The same tracepoint both ways: tp_btf detaches at once, its perf event after a grace period. */
 static const struct attach_candidate candidates[] = {
+	{ METHOD_TP_BTF, "inet_sock_set_state" },
 	{ METHOD_TRACEPOINT, "sock:inet_sock_set_state" },
 };
 

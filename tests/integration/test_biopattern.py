@@ -43,8 +43,11 @@ def read_blocks(dev, order):
         os.close(fd)
 
 
-def report_for(dev, order):
-    t = Tracer(["biopattern", "--json"])
+METHODS = ("tp_btf", "tracepoint")
+
+
+def report_for(dev, order, method=None):
+    t = Tracer(["biopattern", "--json"] + (["--method", method] if method else []))
     read_blocks(dev, order)
     rc, out, err = t.stop()
     assert rc == 0, err
@@ -60,15 +63,29 @@ def test_sequential_then_random_reads_exactly():
     with loop_device() as dev:
         # The first request a run sees on a disk has nothing to follow: it counts as random.
         r = report_for(dev, range(BLOCKS))
-        assert (r["random"], r["sequential"]) == (1, BLOCKS - 1), r
-        assert (r["random_bytes"], r["sequential_bytes"]) == (BLOCK, (BLOCKS - 1) * BLOCK), r
-        assert (r["count"], r["kbytes"]) == (BLOCKS, BLOCKS * BLOCK // 1024), r
-        assert (r["random_pct"], r["sequential_pct"]) == (2, 98), r
-        # Every 7th block, wrapping: no read starts where the one before ended.
-        order = [i * 7 % BLOCKS for i in range(32)]
-        r = report_for(dev, order)
-        assert (r["random"], r["sequential"], r["random_pct"]) == (32, 0, 100), r
-        assert r["random_bytes"] == 32 * BLOCK, r
+        check_sequential_then_random(dev, r, None)
+
+
+def check_sequential_then_random(dev, r, method):
+    assert (r["random"], r["sequential"]) == (1, BLOCKS - 1), r
+    assert (r["random_bytes"], r["sequential_bytes"]) == (BLOCK, (BLOCKS - 1) * BLOCK), r
+    assert (r["count"], r["kbytes"]) == (BLOCKS, BLOCKS * BLOCK // 1024), r
+    assert (r["random_pct"], r["sequential_pct"]) == (2, 98), r
+    # Every 7th block, wrapping: no read starts where the one before ended.
+    order = [i * 7 % BLOCKS for i in range(32)]
+    r = report_for(dev, order, method)
+    assert (r["random"], r["sequential"], r["random_pct"]) == (32, 0, 100), r
+    assert r["random_bytes"] == 32 * BLOCK, r
+
+
+def test_each_method_counts_the_same():
+    """tp_btf reads disk and sector from the request; the tracepoint's perf event from its
+    record: forced, each counts the same requests exactly, and -v names it."""
+    methods = lib.usable_methods(METHODS, "tracepoint")
+    with loop_device() as dev:
+        for method in methods:
+            check_sequential_then_random(dev, report_for(dev, range(BLOCKS), method), method)
+    lib.assert_methods_forced_and_reported("biopattern", methods)
 
 
 def test_table_and_intervals():

@@ -83,6 +83,21 @@ def test_by_port_in_milliseconds():
     check(hists_by("rport")[SERVER_PORT], client=True)
 
 
+METHODS = ("tp_btf", "tracepoint")
+
+
+def test_each_method_samples_the_same():
+    """tp_btf reads srtt and both ends from the socket; the tracepoint's perf event from its
+    record: forced, each gives the same keys and counts, and -v names it."""
+    methods = lib.usable_methods(METHODS, "tracepoint")
+    for method in methods:
+        got = hists_by("raddr", ["--method", method])
+        check(got["198.51.100.1"])
+        check(got["198.51.100.2"], client=True)
+        check(hists_by("lport", ["--method", method])[SERVER_PORT])
+    lib.assert_methods_forced_and_reported("tcprtt", methods)
+
+
 def test_intervals_print_a_histogram_each():
     p = run(["tcprtt", "--json", "0.3", "2"])
     assert p.returncode == 0, p.stderr

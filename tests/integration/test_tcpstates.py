@@ -139,6 +139,22 @@ def test_ipv4_and_ipv6_connections_exact_states_and_times():
             check_connection(evs, v, cport, 0.3)
 
 
+METHODS = ("tp_btf", "tracepoint")
+
+
+def test_each_method_sees_the_same_states():
+    """tp_btf reads both ends from the socket; the tracepoint's perf event from its record:
+    forced, each reports the same exact changes, and -v names it."""
+    methods = lib.usable_methods(METHODS, "tracepoint")
+    with netns_pair() as (cli, srv):
+        for method in methods:
+            for v in (4, 6):
+                cport, evs = lib.trace_events("tcpstates", ["--method", method],
+                                              lambda: connection(cli, srv, v))
+                check_connection(evs, v, cport, 0.3)
+    lib.assert_methods_forced_and_reported("tcpstates", methods)
+
+
 def test_address_port_and_family_filters():
     with netns_pair() as (cli, srv):
         cport, evs = lib.trace_events("tcpstates", ["-L", str(SERVER_PORT), "-6"],
@@ -180,5 +196,5 @@ def test_head_closes_pipe_and_exits_zero():
 def test_bad_input_is_a_one_line_usage_error():
     assert_usage_error(["tcpstates", "--lport", "99999"], r"invalid --lport '99999'")
     assert_usage_error(["tcpstates", "--daddr", "198.51.100.300"], r"invalid --daddr '198.51.100.300'")
-    assert_usage_error(["tcpstates", "--method", "tp_btf"], r"unrecognized option '--method")
+    assert_usage_error(["tcpstates", "--method", "kprobe"], r"invalid --method 'kprobe'")
     assert_usage_error(["tcpstates", "x"], r"unexpected argument 'x'")
