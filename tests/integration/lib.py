@@ -368,29 +368,27 @@ def _has_token(pid, token):
 BPF_MAP_TYPE_RINGBUF = 27
 
 
-def ringbuf_sizes(pid):
-    """The size in bytes of each BPF ring buffer the process holds, sorted, from its fdinfo."""
-    sizes = []
+def _fdinfos(pid):
+    """The fdinfo text of each file descriptor pid holds (those closed meanwhile left out)."""
     for fd in os.listdir(f"/proc/{pid}/fdinfo"):
         try:
             with open(f"/proc/{pid}/fdinfo/{fd}") as f:
-                info = f.read()
+                yield f.read()
         except OSError:
             continue
-        if re.search(rf"^map_type:\s*{BPF_MAP_TYPE_RINGBUF}$", info, re.M):
-            sizes.append(int(re.search(r"^max_entries:\s*(\d+)", info, re.M).group(1)))
-    return sorted(sizes)
+
+
+def ringbuf_sizes(pid):
+    """The size in bytes of each BPF ring buffer the process holds, sorted, from its fdinfo."""
+    return sorted(int(re.search(r"^max_entries:\s*(\d+)", info, re.M).group(1))
+                  for info in _fdinfos(pid)
+                  if re.search(rf"^map_type:\s*{BPF_MAP_TYPE_RINGBUF}$", info, re.M))
 
 
 def bpf_links(pid):
     """(link_type, tp_name or None) of each BPF link the process holds, from its fdinfo."""
     links = []
-    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
-        try:
-            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
-                info = f.read()
-        except OSError:
-            continue
+    for info in _fdinfos(pid):
         m = re.search(r"^link_type:\s*(\S+)", info, re.M)
         if m:
             tp = re.search(r"^tp_name:\s*(\S+)", info, re.M)

@@ -403,11 +403,13 @@ def test_lost_events_are_reported():
         shutil.rmtree(d)
 
 
-def test_mounts_tracefs_when_absent():
-    # In a mount namespace of its own with tracefs unmounted, as on a bare host.
+def exec_once_without_tracefs(args, after=""):
+    """exec ARGS --json -v --count 1 -n echo in a mount namespace of its own with tracefs
+    unmounted, as on a bare host, then the shell commands after; an echo once it is ready.
+    Returns (exit status, stdout, stderr)."""
     m = marker()
     script = (f'umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; '
-              f'exec "{BINARY}" exec -x --json -v --count 1 -n echo')
+              f'"{BINARY}" exec {args} --json -v --count 1 -n echo; {after}')
     t = subprocess.Popen(["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     err = b""
@@ -416,30 +418,21 @@ def test_mounts_tracefs_when_absent():
         err += os.read(t.stderr.fileno(), 4096)
     run_echo(m)
     out, rest = t.communicate(timeout=20)
-    err += rest
-    assert t.returncode == 0, err
+    assert json.loads(out.splitlines()[0])["argv"] == [ECHO, m], (out, err + rest)
+    return t.returncode, out, err + rest
+
+
+def test_mounts_tracefs_when_absent():
+    rc, _, err = exec_once_without_tracefs("-x")
+    assert rc == 0, err
     assert b"mounted it at /sys/kernel/tracing" in err, err
-    assert json_lines(out)[0]["argv"] == [ECHO, m]
 
 
 def test_needs_no_tracefs_without_x():
     """Successful execs come from a raw tracepoint, which libbpf attaches without tracefs."""
-    m = marker()
-    script = (f'umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; '
-              f'"{BINARY}" exec --json -v --count 1 -n echo; '
-              'grep -c " tracefs " /proc/self/mounts')
-    t = subprocess.Popen(["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    err = b""
-    deadline = time.monotonic() + 20
-    while b"Tracing" not in err and time.monotonic() < deadline:
-        err += os.read(t.stderr.fileno(), 4096)
-    run_echo(m)
-    out, rest = t.communicate(timeout=20)
-    err += rest
-    assert t.returncode == 1 and b"mounted it" not in err, err  # grep -c: 0 mounts, exit 1
-    lines = out.splitlines()
-    assert json.loads(lines[0])["argv"] == [ECHO, m] and lines[1] == b"0", out
+    rc, out, err = exec_once_without_tracefs("", 'grep -c " tracefs " /proc/self/mounts')
+    assert rc == 1 and b"mounted it" not in err, err  # grep -c: no tracefs mounted, exit 1
+    assert out.splitlines()[1] == b"0", out
 
 
 def test_bad_input_is_a_one_line_usage_error():
