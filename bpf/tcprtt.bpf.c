@@ -38,22 +38,33 @@ static __always_inline void addr_of(const __u8 *sa, bool v4, __u32 out[4])
 	}
 }
 
-static __always_inline void key_of(struct trace_event_raw_tcp_probe *ctx, struct tcprtt_key *k)
+/* Both ends as the record has them: socket addresses, ports in host order. */
+static __always_inline void ends_of_record(struct trace_event_raw_tcp_probe *ctx,
+					   struct sock_ends *e)
 {
 	bool v4 = ctx->family == AF_INET;
 
+	e->family = ctx->family;
+	e->lport = ctx->sport;
+	e->dport = ctx->dport;
+	addr_of(ctx->saddr, v4, e->saddr);
+	addr_of(ctx->daddr, v4, e->daddr);
+}
+
+static __always_inline void key_of(const struct sock_ends *e, struct tcprtt_key *k)
+{
 	switch (tcprtt_cfg.by) {
 	case TCPRTT_BY_LADDR:
-		addr_of(ctx->saddr, v4, k->addr);
+		__builtin_memcpy(k->addr, e->saddr, sizeof(k->addr));
 		break;
 	case TCPRTT_BY_RADDR:
-		addr_of(ctx->daddr, v4, k->addr);
+		__builtin_memcpy(k->addr, e->daddr, sizeof(k->addr));
 		break;
 	case TCPRTT_BY_LPORT:
-		k->port = ctx->sport;
+		k->port = e->lport;
 		break;
 	case TCPRTT_BY_RPORT:
-		k->port = ctx->dport;
+		k->port = e->dport;
 		break;
 	}
 }
@@ -76,12 +87,7 @@ int BPF_PROG(tcprtt_btf, struct sock *sk, struct sk_buff *skb)
 		return 0;
 	if (tcprtt_cfg.by != TCPRTT_BY_NONE) {
 		sock_ends_of(sk, &e);
-		if (tcprtt_cfg.by == TCPRTT_BY_LADDR)
-			__builtin_memcpy(key.addr, e.saddr, sizeof(key.addr));
-		else if (tcprtt_cfg.by == TCPRTT_BY_RADDR)
-			__builtin_memcpy(key.addr, e.daddr, sizeof(key.addr));
-		else
-			key.port = tcprtt_cfg.by == TCPRTT_BY_LPORT ? e.lport : e.dport;
+		key_of(&e, &key);
 	}
 	/* srtt_us is 8 times the smoothed RTT, as the tracepoint's record undoes. */
 	rtt_add(&key, BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3);
@@ -92,10 +98,14 @@ SEC("tracepoint/tcp/tcp_probe")
 int tcprtt_probe(struct trace_event_raw_tcp_probe *ctx)
 {
 	struct tcprtt_key key = {};
+	struct sock_ends e;
 
 	if (!filter_current())
 		return 0;
-	key_of(ctx, &key);
+	if (tcprtt_cfg.by != TCPRTT_BY_NONE) {
+		ends_of_record(ctx, &e);
+		key_of(&e, &key);
+	}
 	rtt_add(&key, ctx->srtt);
 	return 0;
 }

@@ -25,9 +25,13 @@ struct {
 	__type(value, __u64);
 } last_change SEC(".maps");
 
-static __always_inline void addrs_of(const struct trace_event_raw_inet_sock_set_state *ctx,
-				     struct tcpstates_event *e)
+/* Both ends as the record has them. */
+static __always_inline void ends_of_record(const struct trace_event_raw_inet_sock_set_state *ctx,
+					   struct sock_ends *e)
 {
+	e->family = ctx->family;
+	e->lport = ctx->sport;
+	e->dport = ctx->dport;
 	if (ctx->family == AF_INET) {
 		net_addr_from_ipv4(*(__u32 *)ctx->saddr, e->saddr);
 		net_addr_from_ipv4(*(__u32 *)ctx->daddr, e->daddr);
@@ -66,53 +70,50 @@ static __always_inline __u64 time_in_old_state(__u64 skaddr, __u64 now, bool clo
 	return delta;
 }
 
-/* A change of socket sk, whose ends e has: sent unless the filters leave it out. */
-static __always_inline int state_changed(const void *sk, struct tcpstates_event *e, int oldstate,
+/* A change of socket sk with these ends: sent unless the filters leave it out. */
+static __always_inline int state_changed(const void *sk, const struct sock_ends *ends, int oldstate,
 					 int newstate)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct tcpstates_event e = {};
 
-	if (!filter_current() || !wanted(e))
+	e.family = ends->family;
+	e.lport = ends->lport;
+	e.dport = ends->dport;
+	__builtin_memcpy(e.saddr, ends->saddr, sizeof(e.saddr));
+	__builtin_memcpy(e.daddr, ends->daddr, sizeof(e.daddr));
+	if (!filter_current() || !wanted(&e))
 		return 0;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->skaddr = (__u64)sk;
-	e->delta_ns = time_in_old_state(e->skaddr, e->ts_ns, newstate == TCP_CLOSE);
-	e->pid = task->tgid;
-	e->tid = task->pid;
-	e->oldstate = oldstate;
-	e->newstate = newstate;
-	__builtin_memcpy(e->comm, task->comm, TASK_COMM_LEN);
-	event_output(e, sizeof(*e));
+	e.ts_ns = bpf_ktime_get_ns();
+	e.skaddr = (__u64)sk;
+	e.delta_ns = time_in_old_state(e.skaddr, e.ts_ns, newstate == TCP_CLOSE);
+	e.pid = task->tgid;
+	e.tid = task->pid;
+	e.oldstate = oldstate;
+	e.newstate = newstate;
+	__builtin_memcpy(e.comm, task->comm, TASK_COMM_LEN);
+	event_output(&e, sizeof(e));
 	return 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tcpstates_btf, struct sock *sk, int oldstate, int newstate)
 {
-	struct tcpstates_event e = {};
 	struct sock_ends ends;
 
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
 	sock_ends_of(sk, &ends);
-	e.family = ends.family;
-	e.lport = ends.lport;
-	e.dport = ends.dport;
-	__builtin_memcpy(e.saddr, ends.saddr, sizeof(e.saddr));
-	__builtin_memcpy(e.daddr, ends.daddr, sizeof(e.daddr));
-	return state_changed(sk, &e, oldstate, newstate);
+	return state_changed(sk, &ends, oldstate, newstate);
 }
 
 SEC("tracepoint/sock/inet_sock_set_state")
 int tcpstates_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
-	struct tcpstates_event e = {};
+	struct sock_ends ends;
 
 	if (ctx->protocol != IPPROTO_TCP)
 		return 0;
-	e.family = ctx->family;
-	e.lport = ctx->sport;
-	e.dport = ctx->dport;
-	addrs_of(ctx, &e);
-	return state_changed(ctx->skaddr, &e, ctx->oldstate, ctx->newstate);
+	ends_of_record(ctx, &ends);
+	return state_changed(ctx->skaddr, &ends, ctx->oldstate, ctx->newstate);
 }

@@ -98,6 +98,25 @@ def test_each_method_samples_the_same():
     lib.assert_methods_forced_and_reported("tcprtt", methods)
 
 
+def test_both_methods_at_once_give_identical_histograms():
+    """Both read the same srtt at the same tracepoint hit: traced side by side, the histograms of
+    our two addresses are the same to the bucket."""
+    methods = lib.usable_methods(METHODS, "tracepoint")
+    if len(methods) < 2:
+        return  # the method left out is a skip of its own (usable_methods)
+    with netns_pair() as (cli, srv):
+        tracers = [lib.Tracer(["tcprtt", "--json", "--by", "raddr", "--method", m])
+                   for m in methods]
+        ping_pong(cli, srv)
+        outs = []
+        for t in tracers:
+            rc, out, err = t.stop()
+            assert rc == 0, err
+            hists = {h["key"]["raddr"]: h for h in json_lines(out, "hist")}
+            outs.append({a: hists[a]["buckets"] for a in ADDRS[4]})
+    assert outs[0] == outs[1], outs
+
+
 def test_intervals_print_a_histogram_each():
     p = run(["tcprtt", "--json", "0.3", "2"])
     assert p.returncode == 0, p.stderr
