@@ -101,16 +101,6 @@ static const struct argp_option options[] = {
 	{},
 };
 
-static uint64_t opt_size(const char *opt, const char *arg)
-{
-	uint64_t v;
-
-	if (!parse_size(arg, &v))
-		usage_error("invalid %s '%s': expected a size in bytes (e.g. 64, 4K, 1M)", opt,
-			    arg);
-	return v;
-}
-
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
@@ -248,37 +238,6 @@ static const struct uprobe_fn alloc_fns[] = {
 	{ .name = "munmap", .prog = "free_enter", .cookie = MEMLEAK_MUNMAP },
 };
 
-/* Which file holds the allocator: --obj, else the C library the process uses or will use. */
-static int find_allocator(struct run *r, const char *exe, char *path, size_t size)
-{
-	const char *lib = opts.obj ? opts.obj : "libc";
-
-	if (opts.obj && strchr(opts.obj, '/')) {
-		snprintf(path, size, "%s", opts.obj);
-		return EXIT_OK;
-	}
-	if (!r->target.child) {
-		if (!proc_find_library(r->pid, lib, path, size))
-			return EXIT_OK;
-		if (opts.obj) {
-			err_msg("process %d maps no library named %s", r->pid, lib);
-			return EXIT_RUNTIME;
-		}
-		/* A static executable carries its own malloc. */
-		snprintf(path, size, "/proc/%d/exe", r->pid);
-		return EXIT_OK;
-	}
-	if (!opts.obj && elf_is_static(exe)) {
-		snprintf(path, size, "%s", exe);
-		return EXIT_OK;
-	}
-	/* A command not started yet maps nothing: it will use the C library we use. */
-	if (!opts.obj && !proc_find_library(getpid(), lib, path, size))
-		return EXIT_OK;
-	err_msg("with -c, --obj needs the library's path (%s was not found)", lib);
-	return EXIT_RUNTIME;
-}
-
 static bool user_program(struct run *r, const struct bpf_program *prog)
 {
 	return bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE ||
@@ -289,7 +248,7 @@ static bool user_program(struct run *r, const struct bpf_program *prog)
 static int attach_user(struct run *r, const char *exe)
 {
 	char path[4096];
-	int ret = find_allocator(r, exe, path, sizeof(path));
+	int ret = target_library(&r->target, exe, opts.obj, path, sizeof(path));
 
 	if (ret)
 		return ret;
@@ -318,7 +277,7 @@ static void choose_programs(struct run *r)
 }
 
 /* memleak counts allocations; a stack's list of them is -a. */
-static const struct stack_report_names report_names = { "allocs", "allocation" };
+static const struct stack_report_names report_names = { "allocs", "allocation", "outstanding" };
 
 static void scan_alloc(void *ctx, const void *addr, const void *value)
 {
@@ -348,55 +307,6 @@ static int scan(struct run *r, struct stack_report *rep)
 			sizeof(struct memleak_alloc), scan_alloc, rep);
 }
 
-static void print_json_header(struct run *r, uint64_t bytes, uint64_t allocs, struct strbuf *sb)
-{
-	sb_printf(sb, "{\"type\":\"report\",\"ts_ns\":%llu", (unsigned long long)wall_now_ns());
-	if (r->pid)
-		sb_printf(sb, ",\"pid\":%d", r->pid);
-	sb_printf(sb,
-		  ",\"bytes\":%llu,\"allocs\":%llu,\"stacks_lost\":%llu,"
-		  "\"allocs_lost\":%llu,\"stacks\":[",
-		  (unsigned long long)bytes, (unsigned long long)allocs,
-		  (unsigned long long)r->skel->bss->stacks_lost,
-		  (unsigned long long)r->skel->bss->allocs_lost);
-}
-
-static void print_text_header(struct run *r, uint64_t bytes, uint64_t allocs, size_t shown,
-			      struct strbuf *sb)
-{
-	char when[32];
-
-	format_local_time(wall_now_ns(), when, sizeof(when));
-	sb_printf(sb, "[%s] %llu bytes in %llu allocations outstanding", when,
-		  (unsigned long long)bytes, (unsigned long long)allocs);
-	if (r->pid)
-		sb_printf(sb, " in process %d", r->pid);
-	sb_printf(sb, "; top %zu stacks:\n", shown);
-	if (r->skel->bss->stacks_lost)
-		sb_printf(sb, "\t(%llu stacks could not be stored: --max-stacks)\n",
-			  (unsigned long long)r->skel->bss->stacks_lost);
-	if (r->skel->bss->allocs_lost)
-		sb_printf(sb, "\t(%llu allocations could not be tracked: --max-allocs)\n",
-			  (unsigned long long)r->skel->bss->allocs_lost);
-}
-
-static void print_report(struct run *r, const struct stack_report *rep,
-			 const struct stack_source *src)
-{
-	struct strbuf *sb = out_buf();
-	bool json = out_json();
-	uint64_t bytes, allocs;
-
-	stack_report_totals(rep, &bytes, &allocs);
-	if (json)
-		print_json_header(r, bytes, allocs, sb);
-	else
-		print_text_header(r, bytes, allocs, stack_report_shown(rep, opts.top), sb);
-	stack_report_print(rep, src, opts.top, &report_names, sb, json);
-	sb_puts(sb, json ? "]}\n" : "\n");
-	out_flush();
-}
-
 static struct metric_family bytes_gauge =
 	METRIC_FAMILY(METRIC_GAUGE, "ebpftrace_memleak_outstanding_bytes",
 		      "Bytes allocated and not freed, at the last report");
@@ -415,20 +325,24 @@ static struct metric_family top_bytes =
 static struct metric_family top_allocs =
 	METRIC_FAMILY(METRIC_GAUGE, "ebpftrace_memleak_top_stack_outstanding_allocations",
 		      "Outstanding allocations of the stack of this rank", "rank");
-static const struct stack_report_metrics top_metrics = { &top_info, &top_bytes, &top_allocs };
+static const struct stack_report_metrics report_metrics = {
+	&bytes_gauge, &allocs_gauge, &untracked, &top_info, &top_bytes, &top_allocs,
+};
 
-/* Without --metrics every update is a no-op. */
-static void export_report(struct run *r, const struct stack_report *rep,
-			  const struct stack_source *src)
+static void print_report(struct run *r, const struct stack_report *rep,
+			 const struct stack_source *src)
 {
-	uint64_t bytes, allocs;
+	const struct stack_report_loss losses[] = {
+		{ "stacks_lost", "stacks", "stacks could not be stored: --max-stacks",
+		  r->skel->bss->stacks_lost },
+		{ "allocs_lost", "allocations", "allocations could not be tracked: --max-allocs",
+		  r->skel->bss->allocs_lost },
+	};
+	const struct stack_report_head head = { r->pid, losses, ARRAY_SIZE(losses) };
 
-	stack_report_totals(rep, &bytes, &allocs);
-	metrics_set(&bytes_gauge, NULL, bytes);
-	metrics_set(&allocs_gauge, NULL, allocs);
-	metrics_set(&untracked, METRIC_VALUES("stacks"), r->skel->bss->stacks_lost);
-	metrics_set(&untracked, METRIC_VALUES("allocations"), r->skel->bss->allocs_lost);
-	stack_report_export(rep, src, opts.top, &top_metrics);
+	stack_report_write(rep, src, opts.top, &report_names, &head, out_buf(), out_json());
+	out_flush();
+	stack_report_export(rep, src, opts.top, &report_metrics, &head);
 }
 
 static int report(struct run *r)
@@ -452,7 +366,6 @@ static int report(struct run *r)
 	src = (struct stack_source){ bpf_map__fd(r->skel->maps.stacks), MEMLEAK_STACK_DEPTH,
 				     r->sym };
 	print_report(r, &rep, &src);
-	export_report(r, &rep, &src);
 	stack_report_free(&rep);
 	return EXIT_OK;
 }

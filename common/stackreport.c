@@ -6,6 +6,7 @@
 #include "stackreport.h"
 #include "events.h"
 #include "metrics.h"
+#include "output.h"
 #include "strbuf.h"
 #include "symbolize.h"
 
@@ -204,6 +205,55 @@ void stack_report_print(const struct stack_report *rep, const struct stack_sourc
 			print_text(rep, src, i, names, sb);
 }
 
+static void write_json_head(const struct stack_report *rep, const struct stack_report_names *names,
+			    const struct stack_report_head *head, struct strbuf *sb)
+{
+	uint64_t bytes, count;
+
+	stack_report_totals(rep, &bytes, &count);
+	sb_printf(sb, "{\"type\":\"report\",\"ts_ns\":%llu", (unsigned long long)wall_now_ns());
+	if (head->pid)
+		sb_printf(sb, ",\"pid\":%d", head->pid);
+	sb_printf(sb, ",\"bytes\":%llu,\"%s\":%llu", (unsigned long long)bytes, names->count_key,
+		  (unsigned long long)count);
+	for (size_t i = 0; i < head->nlosses; i++)
+		sb_printf(sb, ",\"%s\":%llu", head->losses[i].json_key,
+			  (unsigned long long)head->losses[i].n);
+	sb_puts(sb, ",\"stacks\":[");
+}
+
+static void write_text_head(const struct stack_report *rep, size_t top,
+			    const struct stack_report_names *names,
+			    const struct stack_report_head *head, struct strbuf *sb)
+{
+	uint64_t bytes, count;
+	char when[32];
+
+	stack_report_totals(rep, &bytes, &count);
+	format_local_time(wall_now_ns(), when, sizeof(when));
+	sb_printf(sb, "[%s] %llu bytes in %llu %ss %s", when, (unsigned long long)bytes,
+		  (unsigned long long)count, names->noun, names->state);
+	if (head->pid)
+		sb_printf(sb, " in process %d", head->pid);
+	sb_printf(sb, "; top %zu stacks:\n", stack_report_shown(rep, top));
+	for (size_t i = 0; i < head->nlosses; i++)
+		if (head->losses[i].n)
+			sb_printf(sb, "\t(%llu %s)\n", (unsigned long long)head->losses[i].n,
+				  head->losses[i].text);
+}
+
+void stack_report_write(const struct stack_report *rep, const struct stack_source *src, size_t top,
+			const struct stack_report_names *names,
+			const struct stack_report_head *head, struct strbuf *sb, bool json)
+{
+	if (json)
+		write_json_head(rep, names, head, sb);
+	else
+		write_text_head(rep, top, names, head, sb);
+	stack_report_print(rep, src, top, names, sb, json);
+	sb_puts(sb, json ? "]}\n" : "\n");
+}
+
 static void stack_label(const struct stack_source *src, int64_t id, struct strbuf *sb)
 {
 	uint64_t *ips = lookup_stack(src, id);
@@ -219,14 +269,20 @@ static void stack_label(const struct stack_source *src, int64_t id, struct strbu
 }
 
 void stack_report_export(const struct stack_report *rep, const struct stack_source *src, size_t top,
-			 const struct stack_report_metrics *m)
+			 const struct stack_report_metrics *m, const struct stack_report_head *head)
 {
 	size_t shown = stack_report_shown(rep, top);
 	struct strbuf label = {};
+	uint64_t bytes, count;
 	char rank[24];
 
 	if (!metrics_on())
 		return;
+	stack_report_totals(rep, &bytes, &count);
+	metrics_set(m->total_bytes, NULL, bytes);
+	metrics_set(m->total_count, NULL, count);
+	for (size_t i = 0; i < head->nlosses; i++)
+		metrics_set(m->lost, METRIC_VALUES(head->losses[i].label), head->losses[i].n);
 	metrics_clear(m->info);
 	metrics_clear(m->bytes);
 	metrics_clear(m->count);

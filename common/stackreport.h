@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct metric_family;
 struct strbuf;
@@ -53,12 +54,32 @@ struct stack_source {
 
 /* How the report names what it counts: for "allocation", the text says "3 allocations". */
 struct stack_report_names {
-	const char *count_key; /* JSON key of a stack's count */
+	const char *count_key; /* JSON key of a stack's count, and of the report's */
 	const char *noun;      /* text: "N <noun>s from stack"; JSON key of the items: "<noun>s" */
+	const char *state;     /* heading: "B bytes in N <noun>s <state>" */
 };
 
-/* The --top families by rank: info (labels rank, stack), bytes and count (label rank). */
+/* A count of what the kernel's tables had no room for, told with every report. */
+struct stack_report_loss {
+	const char *json_key; /* "stacks_lost" */
+	const char *label;    /* its value of the lost family's one label: "stacks" */
+	const char *text; /* text, after the count: "stacks could not be stored: --max-stacks" */
+	uint64_t n;
+};
+
+/* Whose report it is, for its heading, and what it could not hold. */
+struct stack_report_head {
+	pid_t pid; /* 0: the kernel's */
+	const struct stack_report_loss *losses;
+	size_t nlosses;
+};
+
+/*
+ * The report as metrics: the totals (gauges), the losses (counter, by label) and the --top
+ * families by rank: info (labels rank, stack), bytes and count (label rank).
+ */
 struct stack_report_metrics {
+	struct metric_family *total_bytes, *total_count, *lost;
 	struct metric_family *info, *bytes, *count;
 };
 
@@ -87,8 +108,17 @@ size_t stack_report_shown(const struct stack_report *rep, size_t top);
  */
 void stack_report_print(const struct stack_report *rep, const struct stack_source *src, size_t top,
 			const struct stack_report_names *names, struct strbuf *sb, bool json);
-/* The same stacks as metrics (the families cleared first); nothing without --metrics. */
+/*
+ * The whole report: a heading with the totals and the losses, then the top stacks. Text, a
+ * timestamped line and a blank one after the stacks; JSON, one object of type "report" and a
+ * newline.
+ */
+void stack_report_write(const struct stack_report *rep, const struct stack_source *src, size_t top,
+			const struct stack_report_names *names,
+			const struct stack_report_head *head, struct strbuf *sb, bool json);
+/* The same report as metrics (the --top families cleared first); nothing without --metrics. */
 void stack_report_export(const struct stack_report *rep, const struct stack_source *src, size_t top,
-			 const struct stack_report_metrics *m);
+			 const struct stack_report_metrics *m,
+			 const struct stack_report_head *head);
 
 #endif

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include "target.h"
+#include "uprobe.h"
 #include "util.h"
 
 static bool is_blank(char c)
@@ -276,5 +277,36 @@ int target_go(struct target *t, const char *exe)
 	if (!err)
 		return EXIT_OK;
 	err_msg("cannot run '%s': %s", exe, strerror(-err));
+	return EXIT_RUNTIME;
+}
+
+/* No library named: the C library, which a static executable carries inside itself. */
+int target_library(const struct target *t, const char *exe, const char *lib, char *path,
+		   size_t size)
+{
+	const char *name = lib ? lib : "libc";
+
+	if (lib && strchr(lib, '/')) {
+		snprintf(path, size, "%s", lib);
+		return EXIT_OK;
+	}
+	if (!t->child) {
+		if (!proc_find_library(t->pid, name, path, size))
+			return EXIT_OK;
+		if (lib) {
+			err_msg("process %d maps no library named %s", t->pid, lib);
+			return EXIT_RUNTIME;
+		}
+		snprintf(path, size, "/proc/%d/exe", t->pid);
+		return EXIT_OK;
+	}
+	if (!lib && elf_is_static(exe)) {
+		snprintf(path, size, "%s", exe);
+		return EXIT_OK;
+	}
+	/* A command not started yet maps nothing: it will use the C library we use. */
+	if (!lib && !proc_find_library(getpid(), name, path, size))
+		return EXIT_OK;
+	err_msg("with -c the process maps no library yet: give %s as a path", name);
 	return EXIT_RUNTIME;
 }

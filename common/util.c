@@ -154,6 +154,16 @@ uint64_t opt_u64(const char *opt, const char *arg, uint64_t min, uint64_t max)
 	return v;
 }
 
+uint64_t opt_size(const char *opt, const char *arg)
+{
+	uint64_t v;
+
+	if (!parse_size(arg, &v))
+		usage_error("invalid %s '%s': expected a size in bytes (e.g. 64, 4K, 1M)", opt,
+			    arg);
+	return v;
+}
+
 uint32_t opt_pid(const char *opt, const char *arg)
 {
 	uint64_t v;

@@ -40,6 +40,8 @@ bool parse_size(const char *s, uint64_t *out);
 /* Option values that are wrong end the program with a one-line message and EXIT_USAGE. */
 uint64_t opt_u64(const char *opt, const char *arg, uint64_t min, uint64_t max);
 uint32_t opt_pid(const char *opt, const char *arg);
+/* A size in bytes, as parse_size() reads it. */
+uint64_t opt_size(const char *opt, const char *arg);
 /* A value that means nothing when empty (a path, a text to match): arg, or the same end. */
 const char *opt_text(const char *opt, const char *arg, const char *what);
 /* The item of a list that parse_list() refused: len 0 for an empty one. */

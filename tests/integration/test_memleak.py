@@ -177,6 +177,42 @@ def test_missing_command_fails_with_one_line():
     assert p.stdout == b""
 
 
+def libc_path():
+    """The C library this test's Python maps: the one a command memleak starts will use."""
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1]
+            if os.path.basename(path).startswith("libc.so"):
+                return path
+    raise AssertionError("no libc in /proc/self/maps")
+
+
+def assert_runtime_error(args, pattern):
+    p = run(args, env=env_with_helpers())
+    err = p.stderr.decode()
+    assert p.returncode == 1, (args, p.returncode, err)
+    assert err.count("\n") == 1 and re.search(pattern, err), (args, err)
+    assert p.stdout == b""
+    lib.assert_nothing_loaded()
+
+
+def test_obj_is_a_path_or_a_library_the_process_maps():
+    """-O/--obj: a path is used as it is; a name must be a library the process maps, so with
+    -c (nothing mapped yet) only a path will do."""
+    assert_exact_leaks(trace_command(["-O", libc_path()], "memleak_leaks 7 run"), 7)
+    assert_runtime_error(["memleak", "-O", "libc", "-c", "memleak_leaks 1 run"],
+                         r"^ebpftrace memleak: with -c the process maps no library yet: give libc as a "
+                         r"path$")
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        assert_runtime_error(["memleak", "-O", "libnosuch", "-p", str(sleeper.pid)],
+                             rf"^ebpftrace memleak: process {sleeper.pid} maps no library named "
+                             r"libnosuch$")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
 def test_combined_only_counts_in_the_kernel():
     report = trace_command(["--combined-only"], "memleak_leaks 11 run")
     assert_exact_leaks(report, 11)

@@ -7,7 +7,7 @@
 
 /* No stack map: every stack reads as not recorded. */
 static const struct stack_source no_map = { .map_fd = -1, .depth = 4 };
-static const struct stack_report_names names = { "allocs", "allocation" };
+static const struct stack_report_names names = { "allocs", "allocation", "outstanding" };
 
 static void add(struct stack_report *rep, int64_t stack, uint64_t addr, uint64_t bytes,
 		uint64_t age_ms)
@@ -86,5 +86,47 @@ TEST(stack_report_json_of_the_top_stacks)
 		     "{\"bytes\":8,\"allocs\":1,\"frames\":[],"
 		     "\"allocations\":[{\"addr\":16,\"size\":8,\"age_ms\":3}]}");
 	sb_free(&sb);
+	stack_report_free(&rep);
+}
+
+/* What follows the first occurrence of mark in the text, for output that begins with a time. */
+static const char *after(struct strbuf *sb, const char *mark)
+{
+	const char *p;
+
+	sb_putc(sb, '\0'); /* a strbuf is not a C string */
+	p = strstr(sb->buf, mark);
+
+	return p ? p + strlen(mark) : "";
+}
+
+TEST(stack_report_heading_has_totals_pid_and_only_real_losses)
+{
+	const struct stack_report_loss losses[] = {
+		{ "stacks_lost", "stacks", "stacks could not be stored", 0 },
+		{ "allocs_lost", "allocations", "allocations could not be tracked", 3 },
+	};
+	const struct stack_report_head head = { 42, losses, 2 };
+	static const char json_start[] = "{\"type\":\"report\",\"ts_ns\":";
+	struct stack_report rep;
+	struct strbuf text = {}, json = {};
+
+	CHECK_INT_EQ(stack_report_init(&rep, 4, false), 0);
+	add(&rep, 1, 16, 8, 0);
+	add(&rep, 2, 32, 4, 0);
+	stack_report_sort(&rep);
+	stack_report_write(&rep, &no_map, 1, &names, &head, &text, false);
+	CHECK_STR_EQ(after(&text, "] "),
+		     "12 bytes in 2 allocations outstanding in process 42; top 1 stacks:\n"
+		     "\t(3 allocations could not be tracked)\n"
+		     "\t8 bytes in 1 allocation from stack\n"
+		     "\t\t[stack not recorded]\n\n");
+	stack_report_write(&rep, &no_map, 1, &names, &head, &json, true);
+	CHECK_STR_EQ(strchr(after(&json, "\"ts_ns\":"), ','),
+		     ",\"pid\":42,\"bytes\":12,\"allocs\":2,\"stacks_lost\":0,\"allocs_lost\":3,"
+		     "\"stacks\":[{\"bytes\":8,\"allocs\":1,\"frames\":[]}]}\n");
+	CHECK(strncmp(json.buf, json_start, sizeof(json_start) - 1) == 0);
+	sb_free(&text);
+	sb_free(&json);
 	stack_report_free(&rep);
 }
