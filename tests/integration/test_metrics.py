@@ -411,10 +411,11 @@ def test_biopattern_requests_and_bytes_by_pattern():
 
 def bracketed_scrape(args, read_counters):
     """Serve args and scrape after some interrupts of ours, reading the kernel's counters before
-    the start (A0), once ready (B0), before the scrape (B1) and after it (A1), as test_softirqs
+    the start (A0), 0.1 s after ready (B0), before the scrape (B1) and after it (A1), as test_softirqs
     does; returns the counters, the samples (promtool accepts them) and what the run printed."""
     a0 = read_counters()
     with Served(args) as s:
+        time.sleep(0.1)  # test_softirqs.bracketed says why
         b0 = read_counters()
         disk_work()
         time.sleep(0.5)
