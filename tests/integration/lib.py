@@ -9,6 +9,8 @@ The harness (run.py) relies on what this module keeps per test: every process th
 of a test that hangs), and the BPF objects there were before the test (what it leaves loaded is
 judged against them, by id).
 """
+import contextlib
+import ctypes
 import glob
 import json
 import os
@@ -394,6 +396,33 @@ def bpf_links(pid):
             tp = re.search(r"^tp_name:\s*(\S+)", info, re.M)
             links.append((m.group(1), tp and tp.group(1)))
     return sorted(links, key=str)
+
+
+@contextlib.contextmanager
+def bpf_stats():
+    """BPF_ENABLE_STATS: the kernel counts every program's runs and their time while inside (no
+    sysctl to undo)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    attr = ctypes.create_string_buffer(128)  # union bpf_attr; enable_stats.type 0: run time
+    fd = libc.syscall(321, 32, attr, 128)  # __NR_bpf on x86_64, BPF_ENABLE_STATS
+    assert fd >= 0, os.strerror(ctypes.get_errno())
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def program_runs(pid):
+    """{name: runs} of the BPF programs pid holds, as the kernel counts them (run_cnt in their
+    fdinfo, read first; counted only inside bpf_stats()), named through bpftool."""
+    runs = {}
+    for info in _fdinfos(pid):
+        prog = re.search(r"^prog_id:\s*(\d+)", info, re.M)
+        cnt = re.search(r"^run_cnt:\s*(\d+)", info, re.M)
+        if prog and cnt:
+            runs[int(prog.group(1))] = int(cnt.group(1))
+    names = {p["id"]: p.get("name", "") for p in _bpftool("prog")}
+    return {names.get(i, str(i)): n for i, n in runs.items()}
 
 
 def perf_event_fds(pid):

@@ -5,7 +5,13 @@ The kernel counts a softirq vector where it calls softirq_entry, and an irq wher
 handlers. ebpftrace counts from attach to its report, a window that starts after the first
 reading of the kernel's counters (A0) and ends before the last (A1), and contains the time
 between the tracer being ready (B0) and being told to stop (B1). So for every key,
-B1 - B0 <= ours <= A1 - A0: an exact bracket, however busy the machine is.
+B1 - B0 <= ours <= A1 - A0, however busy the machine is, but for one thing measured on 6.18:
+the kernel's counter and its tracepoint disagree now and then by a few passes. A tracer
+attached long before, reading its programs' run counts (the kernel's, from BPF_ENABLE_STATS)
+at B0 and B1, saw its runs differ from /proc/softirqs by -2 to +4 in a window of ~0.4 s, with
+nothing else running (15 windows of each of three kinds: 27 differed); ebpftrace's counts were
+its programs' runs exactly. So the inner bound has a margin (kernel_low), and the exact check
+is against the kernel's count of our own programs' runs: every run until B1 is in the report.
 """
 import os
 import re
@@ -48,25 +54,39 @@ def disk_work():
             os.fsync(f.fileno())
 
 
+def kernel_low(low):
+    """The least we may count of what the kernel's counter says happened in the inner window:
+    the findings in the docstring above, and once in the suite's ASan run 27 RCU softirqs
+    against 34 (a fifth fewer)."""
+    return low - low // 5 - 2
+
+
 def bracketed(sub, args, read_counters):
     """Run sub with args, reading the counters around it as described above; returns the
-    counters (A0, B0, B1, A1) and ebpftrace's objects."""
-    a0 = read_counters()
-    t = Tracer([sub, "--json"] + args)
-    # For some milliseconds after ebpftrace starts, /proc/softirqs counts a pass or two the
-    # softirq tracepoints do not see: measured on 6.18 with a second tracer attached long before
-    # as the reference, whose programs' run counts (kernel.bpf_stats_enabled) fell short by the
-    # same passes as ours. 0 ms of settling failed the bracket 6 times in 15, 20 ms none in 15.
-    time.sleep(0.1)
-    b0 = read_counters()
-    disk_work()
-    time.sleep(0.5)
-    b1 = read_counters()
-    t.proc.send_signal(signal.SIGINT)
-    rc, out, err = t.wait()
-    a1 = read_counters()
+    counters (A0, B0, B1, A1), ebpftrace's objects, and how many times the kernel had run its
+    exit programs at B1."""
+    with lib.bpf_stats():
+        a0 = read_counters()
+        t = Tracer([sub, "--json"] + args)
+        b0 = read_counters()
+        disk_work()
+        time.sleep(0.5)
+        b1 = read_counters()
+        runs = lib.program_runs(t.proc.pid)
+        t.proc.send_signal(signal.SIGINT)
+        rc, out, err = t.wait()
+        a1 = read_counters()
     assert rc == 0, err
-    return (a0, b0, b1, a1), json_lines(out)
+    exits = [n for name, n in runs.items() if "_exit_" in name]
+    assert len(exits) == 1, runs
+    return (a0, b0, b1, a1), json_lines(out), exits[0]
+
+
+def assert_every_run_counted(counted, exit_runs, timed):
+    """Every run of the exit program until B1 is in the report; timed, all but a span per CPU
+    that began before the entry program was attached."""
+    slack = os.cpu_count() if timed else 0
+    assert counted >= exit_runs - slack, (counted, exit_runs)
 
 
 def methods():
@@ -78,20 +98,15 @@ def test_softirq_counts_match_the_kernels_counters():
              "TASKLET": 6, "SCHED": 7, "HRTIMER": 8, "RCU": 9}
     for method in methods():
         for mode in (["-C"], []):
-            (a0, b0, b1, a1), objs = bracketed("softirqs", mode + ["--method", method],
-                                               proc_softirqs)
+            (a0, b0, b1, a1), objs, runs = bracketed("softirqs", mode + ["--method", method],
+                                                     proc_softirqs)
             got = {o["softirq"]: o for o in objs}
             assert got, objs
+            assert_every_run_counted(sum(o["count"] for o in objs), runs, not mode)
             for name in names:
                 n = got[name]["count"] if name in got else 0
-                # Measured on 6.18: now and then a few softirqs per hundred the kernel counted
-                # in the inner window are missing from ours, and from a reference tracer's as
-                # well (see bracketed): the kernel's counter and its tracepoint disagree, not
-                # ebpftrace. The settling in bracketed took that away in 30 runs; the margin
-                # stays for a slower run (ASan), from the findings before it.
-                low = b1[name] - b0[name]
-                assert low - low // 10 - 2 <= n <= a1[name] - a0[name], (method, name, n, a0,
-                                                                         b0, b1, a1)
+                assert kernel_low(b1[name] - b0[name]) <= n <= a1[name] - a0[name], (
+                    method, name, n, a0, b0, b1, a1)
             for o in objs:
                 assert o["type"] == "softirqs" and o["vec"] == names[o["softirq"]], o
                 if mode:
@@ -102,31 +117,31 @@ def test_softirq_counts_match_the_kernels_counters():
 
 def test_hardirq_counts_and_names_match_the_kernels():
     for method in methods():
-        (a0, b0, b1, a1), objs = bracketed("hardirqs", ["-C", "--method", method],
-                                           proc_interrupts)
+        (a0, b0, b1, a1), objs, runs = bracketed("hardirqs", ["-C", "--method", method],
+                                                 proc_interrupts)
         assert objs, "no interrupt at all while writing to the disk"
+        assert_every_run_counted(sum(o["count"] for o in objs), runs, False)
         for o in objs:
             irq = o["irq"]
             assert o["name"] == a1[irq][1], (o, a1[irq])
-            # Seen once, in the suite's ASan run on 6.18: 62 against 63 the kernel counted in
-            # the inner window, before bracketed settled; the margin below is that finding.
-            low = b1[irq][0] - b0[irq][0] - 2
-            assert low <= o["count"] <= a1[irq][0] - a0[irq][0], (o, a0[irq], b0[irq], b1[irq],
-                                                                 a1[irq])
+            assert kernel_low(b1[irq][0] - b0[irq][0]) <= o["count"] <= a1[irq][0] - a0[irq][0], (
+                o, a0[irq], b0[irq], b1[irq], a1[irq])
         seen = {o["irq"] for o in objs}
-        assert all(b1[i][0] == b0[i][0] for i in b0 if i not in seen and i in b1)
+        assert all(kernel_low(b1[i][0] - b0[i][0]) <= 0 for i in b0 if i not in seen and i in b1)
 
 
 def test_histograms_count_what_the_totals_count():
-    (a0, b0, b1, a1), objs = bracketed("hardirqs", ["--hist", "-N"], proc_interrupts)
+    (a0, b0, b1, a1), objs, runs = bracketed("hardirqs", ["--hist", "-N"], proc_interrupts)
     hists = [o for o in objs if o["type"] == "hist"]
     assert hists and len(hists) == len(objs)
+    assert_every_run_counted(sum(h["count"] for h in hists), runs, True)
     for h in hists:
         key = h["key"]
         irq = key["irq"]
         assert key["name"] == a1[irq][1], h
         assert h["unit"] == "nsecs" and h["count"] == sum(b["count"] for b in h["buckets"])
-        assert b1[irq][0] - b0[irq][0] <= h["count"] <= a1[irq][0] - a0[irq][0], (h, a0[irq], b0[irq], b1[irq], a1[irq])
+        assert kernel_low(b1[irq][0] - b0[irq][0]) <= h["count"] <= a1[irq][0] - a0[irq][0], (
+            h, a0[irq], b0[irq], b1[irq], a1[irq])
         assert h["buckets"][0]["low"] <= h["p50"] <= h["p99"] <= h["buckets"][-1]["high"], h
 
 
