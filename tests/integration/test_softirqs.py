@@ -8,9 +8,9 @@ between the tracer being ready (B0) and being told to stop (B1). So for every ke
 B1 - B0 <= ours <= A1 - A0, however busy the machine is, but for one thing measured on 6.18:
 the kernel's counter and its tracepoint disagree now and then by a few passes. A tracer
 attached long before, reading its programs' run counts (the kernel's, from BPF_ENABLE_STATS)
-at B0 and B1, saw its runs differ from /proc/softirqs by -2 to +4 in a window of ~0.4 s, with
-nothing else running (15 windows of each of three kinds: 27 differed); ebpftrace's counts were
-its programs' runs exactly. So the inner bound has a margin (kernel_low), and the exact check
+at B0 and B1, saw its runs differ from /proc/softirqs by -2 to +4 in a window of ~0.4 s,
+whatever came before the window (nothing, a sleep, a process starting, a BPF load): 27 of 81
+windows differed. ebpftrace's counts were its programs' runs exactly. So the inner bound has a margin (kernel_low), and the exact check
 is against the kernel's count of our own programs' runs: every run until B1 is in the report.
 """
 import os
