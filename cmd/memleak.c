@@ -73,8 +73,8 @@ static const struct argp_option options[] = {
 	  "not --cgroup",
 	  0 },
 	{ "obj", 'O', "LIB", 0,
-	  "The allocator's library: a path, or a name the process maps "
-	  "(default: libc)",
+	  "The allocator's library: a path, or a name the process maps (with -c: that the "
+	  "linker's cache has); default: libc",
 	  0 },
 	{ "symbol-prefix", OPT_PREFIX, "PREFIX", 0,
 	  "Allocator functions are named PREFIX<name> "

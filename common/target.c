@@ -280,6 +280,33 @@ int target_go(struct target *t, const char *exe)
 	return EXIT_RUNTIME;
 }
 
+/* Where the dynamic linker of a command not started yet will find lib: its cache says. */
+static int linker_library(const char *lib, char *path, size_t size)
+{
+	const char *env = getenv("LD_LIBRARY_PATH");
+	int err;
+
+	if (env && *env) {
+		err_msg("LD_LIBRARY_PATH is set: the command may load %s from there, not from the "
+			"linker's cache; give its path",
+			lib);
+		return EXIT_RUNTIME;
+	}
+	err = ldcache_find_library(LDCACHE_PATH, lib, path, size);
+	if (!err)
+		return EXIT_OK;
+	if (err == -ENOENT)
+		err_msg("no library named %s in the linker's cache (%s): give its path", lib,
+			LDCACHE_PATH);
+	else if (err == -EEXIST)
+		err_msg("%s names more than one file in the linker's cache (%s): give its path",
+			lib, LDCACHE_PATH);
+	else
+		err_msg("cannot read the linker's cache (%s): %s; give %s as a path", LDCACHE_PATH,
+			strerror(-err), lib);
+	return EXIT_RUNTIME;
+}
+
 /* No library named: the C library, which a static executable carries inside itself. */
 int target_library(const struct target *t, const char *exe, const char *lib, char *path,
 		   size_t size)
@@ -307,6 +334,5 @@ int target_library(const struct target *t, const char *exe, const char *lib, cha
 	/* A command not started yet maps nothing: it will use the C library we use. */
 	if (!lib && !proc_find_library(getpid(), name, path, size))
 		return EXIT_OK;
-	err_msg("with -c the process maps no library yet: give %s as a path", name);
-	return EXIT_RUNTIME;
+	return lib ? linker_library(lib, path, size) : EXIT_RUNTIME;
 }

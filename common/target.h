@@ -46,10 +46,10 @@ int target_open(struct target *t, const char *command, pid_t pid, char *exe, siz
 int target_go(struct target *t, const char *exe);
 /*
  * The file that holds library lib (a path, or a name as proc_find_library() matches it) for the
- * target, written to path: the one the process maps, or with a command not started yet (whose
- * executable is exe) the one given by its path. lib NULL is the C library: the one the process
- * maps or, started by us, the one we map; a static executable's own. Returns an exit code after a
- * one-line message when there is none.
+ * target, written to path: the one the process maps, or for a command not started yet (whose
+ * executable is exe) the one the dynamic linker's cache names. lib NULL is the C library: the one
+ * the process maps or, started by us, the one we map; a static executable's own. Returns an exit
+ * code after a one-line message when there is none.
  */
 int target_library(const struct target *t, const char *exe, const char *lib, char *path,
 		   size_t size);

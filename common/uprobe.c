@@ -2,9 +2,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "uprobe.h"
 
 /* The symbol's address in the file's address space, from one symbol table. */
@@ -152,6 +155,91 @@ int proc_find_library(pid_t pid, const char *lib, char *path, size_t size)
 		err = 0;
 	}
 	fclose(maps);
+	return err;
+}
+
+/* glibc's ld.so.cache, the format ldconfig has written alone since glibc 2.32. */
+#define LDCACHE_MAGIC "glibc-ld.so.cache1.1"
+
+struct ldcache_head {
+	char magic[sizeof(LDCACHE_MAGIC) - 1];
+	uint32_t nlibs, len_strings;
+	uint8_t flags, pad[3];
+	uint32_t extension_offset, unused[3];
+};
+
+struct ldcache_entry {
+	int32_t flags;
+	uint32_t key, value; /* offsets of the soname and the path, from the head */
+	uint32_t osversion;
+	uint64_t hwcap; /* non-zero: a build for a CPU level (glibc-hwcaps) */
+};
+
+/* An ELF libc6 library of our own architecture (ldconfig's FLAG_ELF_LIBC6 and FLAG_*_LIB64). */
+#if defined(__x86_64__)
+#define LDCACHE_OUR_FLAGS 0x0303
+#elif defined(__aarch64__)
+#define LDCACHE_OUR_FLAGS 0x0a03
+#else
+#error "LDCACHE_OUR_FLAGS: ldconfig's flags for this architecture's libraries"
+#endif
+
+static const char *ldcache_string(const char *cache, size_t size, uint32_t off)
+{
+	return off < size && memchr(cache + off, '\0', size - off) ? cache + off : NULL;
+}
+
+/*
+ * The one file lib names in the cache read into buf, resolved (libfoo.so.1 and the libfoo.so of
+ * its -dev package are links to one file); -ENOENT, or -EEXIST when it names more than one.
+ */
+static int ldcache_lookup(const char *buf, size_t size, const char *lib, char *path,
+			  size_t path_size)
+{
+	const struct ldcache_head *h = (const void *)buf;
+	char found[PATH_MAX] = "", file[PATH_MAX];
+
+	if (size < sizeof(*h) || memcmp(h->magic, LDCACHE_MAGIC, sizeof(h->magic)) ||
+	    h->nlibs > (size - sizeof(*h)) / sizeof(struct ldcache_entry))
+		return -ENOEXEC;
+	for (uint32_t i = 0; i < h->nlibs; i++) {
+		const struct ldcache_entry *e =
+			(const struct ldcache_entry *)(buf + sizeof(*h)) + i;
+		const char *name = ldcache_string(buf, size, e->key);
+		const char *value = ldcache_string(buf, size, e->value);
+
+		if ((e->flags & 0xffff) != LDCACHE_OUR_FLAGS || !name || !value ||
+		    !library_matches(name, lib) || !realpath(value, file))
+			continue;
+		if (e->hwcap || (*found && strcmp(found, file)))
+			return -EEXIST;
+		memcpy(found, file, sizeof(found));
+	}
+	if (!*found)
+		return -ENOENT;
+	snprintf(path, path_size, "%s", found);
+	return 0;
+}
+
+int ldcache_find_library(const char *cache, const char *lib, char *path, size_t size)
+{
+	struct stat st;
+	char *buf;
+	int fd, err;
+
+	fd = open(cache, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || st.st_size > (64 << 20)) {
+		close(fd);
+		return -EFBIG;
+	}
+	buf = malloc(st.st_size);
+	err = !buf ? -ENOMEM : read(fd, buf, st.st_size) == st.st_size ? 0 : -EIO;
+	close(fd);
+	if (!err)
+		err = ldcache_lookup(buf, st.st_size, lib, path, size);
+	free(buf);
 	return err;
 }
 

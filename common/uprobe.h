@@ -25,6 +25,16 @@ bool elf_is_static(const char *path);
 int proc_find_library(pid_t pid, const char *lib, char *path, size_t size);
 
 /*
+ * The file the dynamic linker loads for the library named lib (matched as above, on the soname),
+ * from its cache (/etc/ld.so.cache): where a process that maps nothing yet will find it. Returns
+ * 0; -ENOENT when the cache has no such library; -EEXIST when lib names more than one file, or
+ * builds for CPU levels (glibc-hwcaps) of which the linker picks one at run time; -ENOEXEC when
+ * the cache is not in the format of glibc 2.32 and later; another negative errno.
+ */
+int ldcache_find_library(const char *cache, const char *lib, char *path, size_t size);
+#define LDCACHE_PATH "/etc/ld.so.cache"
+
+/*
  * A uprobe on an instruction the kernel cannot emulate is single-stepped out of line, which is
  * very slow (in a VM, ~30x a probe on a push). A function that starts by returning at once for
  * a NULL first argument (free: test %rdi,%rdi; je ...) can be probed just after that check

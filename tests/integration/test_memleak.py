@@ -197,12 +197,18 @@ def assert_runtime_error(args, pattern):
 
 
 def test_obj_is_a_path_or_a_library_the_process_maps():
-    """-O/--obj: a path is used as it is; a name must be a library the process maps, so with
-    -c (nothing mapped yet) only a path will do."""
+    """-O/--obj: a path is used as it is; a name is a library the process maps, or with -c
+    (nothing mapped yet) the one the dynamic linker's cache names."""
     assert_exact_leaks(trace_command(["-O", libc_path()], "memleak_leaks 7 run"), 7)
-    assert_runtime_error(["memleak", "-O", "libc", "-c", "memleak_leaks 1 run"],
-                         r"^ebpftrace memleak: with -c the process maps no library yet: give libc as a "
-                         r"path$")
+    assert_exact_leaks(trace_command(["-O", "libc"], "memleak_leaks 7 run"), 7)
+    assert_runtime_error(["memleak", "-O", "libnosuch", "-c", "memleak_leaks 1 run"],
+                         r"^ebpftrace memleak: no library named libnosuch in the linker's cache "
+                         r"\(/etc/ld.so.cache\): give its path$")
+    env = dict(env_with_helpers(), LD_LIBRARY_PATH="/nonexistent")
+    p = run(["memleak", "-O", "libc", "-c", "memleak_leaks 1 run"], env=env)
+    assert p.returncode == 1 and re.fullmatch(
+        rb"ebpftrace memleak: LD_LIBRARY_PATH is set: the command may load libc from there, "
+        rb"not from the linker's cache; give its path\n", p.stderr), p
     sleeper = subprocess.Popen(["sleep", "30"])
     try:
         assert_runtime_error(["memleak", "-O", "libnosuch", "-p", str(sleeper.pid)],
