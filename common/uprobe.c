@@ -223,19 +223,21 @@ static int ldcache_lookup(const char *buf, size_t size, const char *lib, char *p
 
 int ldcache_find_library(const char *cache, const char *lib, char *path, size_t size)
 {
+	char *buf = NULL;
 	struct stat st;
-	char *buf;
 	int fd, err;
 
 	fd = open(cache, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) || st.st_size > (64 << 20)) {
-		close(fd);
-		return -EFBIG;
-	}
-	buf = malloc(st.st_size);
-	err = !buf ? -ENOMEM : read(fd, buf, st.st_size) == st.st_size ? 0 : -EIO;
+	if (fstat(fd, &st))
+		err = -errno;
+	else if (st.st_size > (64 << 20)) /* 865 libraries take 56 KB here: not a cache */
+		err = -EFBIG;
+	else if (!(buf = malloc(st.st_size + 1)))
+		err = -ENOMEM;
+	else
+		err = read(fd, buf, st.st_size) == st.st_size ? 0 : -EIO;
 	close(fd);
 	if (!err)
 		err = ldcache_lookup(buf, st.st_size, lib, path, size);
