@@ -23,11 +23,9 @@
 #include "probe.h"
 #include "setup.h"
 #include "stackreport.h"
-#include "strbuf.h"
 #include "symbolize.h"
 #include "target.h"
 #include "tool.h"
-#include "uprobe.h"
 #include "uprobes.h"
 #include "util.h"
 

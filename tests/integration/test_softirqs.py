@@ -10,8 +10,9 @@ the kernel's counter and its tracepoint disagree now and then by a few passes. A
 attached long before, reading its programs' run counts (the kernel's, from BPF_ENABLE_STATS)
 at B0 and B1, saw its runs differ from /proc/softirqs by -2 to +4 in a window of ~0.4 s,
 whatever came before the window (nothing, a sleep, a process starting, a BPF load): 27 of 81
-windows differed. ebpftrace's counts were its programs' runs exactly. So the inner bound has a margin (kernel_low), and the exact check
-is against the kernel's count of our own programs' runs: every run until B1 is in the report.
+windows differed. ebpftrace's counts were its programs' runs exactly. So the inner bound has a
+margin (kernel_low), and the exact check is against the kernel's count of our own programs'
+runs: every run until B1 is in the report.
 """
 import os
 import re
