@@ -7,29 +7,23 @@
 
 #define MEMLEAK_STACK_DEPTH 127 /* the kernel's default perf_event_max_stack */
 
-/* The allocator calls; a uprobe's cookie says which one it is on. */
+/*
+ * The allocator calls, as MEMLEAK_<CALL> and by name (-t's CALL column); a uprobe's cookie says
+ * which one it is on. The kernel-mode ones follow free and munmap.
+ */
+#define MEMLEAK_CALL_LIST(X)                                                                     \
+	X(MALLOC, "malloc"), X(CALLOC, "calloc"), X(REALLOC, "realloc"),                         \
+		X(REALLOCARRAY, "reallocarray"), X(POSIX_MEMALIGN, "posix_memalign"),            \
+		X(ALIGNED_ALLOC, "aligned_alloc"), X(MEMALIGN, "memalign"), X(VALLOC, "valloc"), \
+		X(PVALLOC, "pvalloc"), X(MMAP, "mmap"), X(FREE, "free"), X(MUNMAP, "munmap"),    \
+		X(KMALLOC, "kmalloc"), X(KMEM_CACHE_ALLOC, "kmem_cache_alloc"),                  \
+		X(PAGE_ALLOC, "page_alloc"), X(PERCPU_ALLOC, "percpu_alloc"), X(KFREE, "kfree"), \
+		X(KMEM_CACHE_FREE, "kmem_cache_free"), X(PAGE_FREE, "page_free"),                \
+		X(PERCPU_FREE, "percpu_free")
+
+#define MEMLEAK_CALL_ENUM(call, name) MEMLEAK_##call
 enum memleak_call {
-	MEMLEAK_MALLOC,
-	MEMLEAK_CALLOC,
-	MEMLEAK_REALLOC,
-	MEMLEAK_REALLOCARRAY,
-	MEMLEAK_POSIX_MEMALIGN,
-	MEMLEAK_ALIGNED_ALLOC,
-	MEMLEAK_MEMALIGN,
-	MEMLEAK_VALLOC,
-	MEMLEAK_PVALLOC,
-	MEMLEAK_MMAP,
-	MEMLEAK_FREE,
-	MEMLEAK_MUNMAP,
-	/* kernel mode */
-	MEMLEAK_KMALLOC,
-	MEMLEAK_KMEM_CACHE_ALLOC,
-	MEMLEAK_PAGE_ALLOC,
-	MEMLEAK_PERCPU_ALLOC,
-	MEMLEAK_KFREE,
-	MEMLEAK_KMEM_CACHE_FREE,
-	MEMLEAK_PAGE_FREE,
-	MEMLEAK_PERCPU_FREE,
+	MEMLEAK_CALL_LIST(MEMLEAK_CALL_ENUM),
 	MEMLEAK_CALLS,
 	/* Not a call: the target has mapped code (or exec'd), its symbols must be read again. */
 	MEMLEAK_MAPS_CHANGED = 0xffff,

@@ -190,28 +190,8 @@ struct run {
 	uint64_t maps_seen;
 };
 
-static const char *const call_names[MEMLEAK_CALLS] = {
-	[MEMLEAK_MALLOC] = "malloc",
-	[MEMLEAK_CALLOC] = "calloc",
-	[MEMLEAK_REALLOC] = "realloc",
-	[MEMLEAK_REALLOCARRAY] = "reallocarray",
-	[MEMLEAK_POSIX_MEMALIGN] = "posix_memalign",
-	[MEMLEAK_ALIGNED_ALLOC] = "aligned_alloc",
-	[MEMLEAK_MEMALIGN] = "memalign",
-	[MEMLEAK_VALLOC] = "valloc",
-	[MEMLEAK_PVALLOC] = "pvalloc",
-	[MEMLEAK_MMAP] = "mmap",
-	[MEMLEAK_FREE] = "free",
-	[MEMLEAK_MUNMAP] = "munmap",
-	[MEMLEAK_KMALLOC] = "kmalloc",
-	[MEMLEAK_KMEM_CACHE_ALLOC] = "kmem_cache_alloc",
-	[MEMLEAK_PAGE_ALLOC] = "page_alloc",
-	[MEMLEAK_PERCPU_ALLOC] = "percpu_alloc",
-	[MEMLEAK_KFREE] = "kfree",
-	[MEMLEAK_KMEM_CACHE_FREE] = "kmem_cache_free",
-	[MEMLEAK_PAGE_FREE] = "page_free",
-	[MEMLEAK_PERCPU_FREE] = "percpu_free",
-};
+#define CALL_NAME(call, name) [MEMLEAK_##call] = name
+static const char *const call_names[MEMLEAK_CALLS] = { MEMLEAK_CALL_LIST(CALL_NAME) };
 
 /*
  * The allocator's functions, in the order their probes are attached, and their programs. malloc
