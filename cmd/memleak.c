@@ -4,7 +4,6 @@
  * process (uprobes on its allocator) or in the kernel (kmem tracepoints).
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,39 +275,28 @@ static void scan_total(void *rep, const void *key, const void *value)
 		stack_report_add(rep, *(const int64_t *)key, t->bytes, t->allocs);
 }
 
-static int scan(struct run *r, struct stack_report *rep)
+/* The symbols are read again after the scan, so that they cover every stack it found. */
+static int scan(void *ctx, struct stack_report *rep)
 {
+	struct run *r = ctx;
+	int err;
+
 	if (opts.cfg.combined)
-		return map_scan(bpf_map__fd(r->skel->maps.totals), sizeof(int64_t),
-				sizeof(struct memleak_total), scan_total, rep);
-	return map_scan(bpf_map__fd(r->skel->maps.allocs), sizeof(uint64_t),
-			sizeof(struct memleak_alloc), scan_alloc, rep);
+		err = map_scan(bpf_map__fd(r->skel->maps.totals), sizeof(int64_t),
+			       sizeof(struct memleak_total), scan_total, rep);
+	else
+		err = map_scan(bpf_map__fd(r->skel->maps.allocs), sizeof(uint64_t),
+			       sizeof(struct memleak_alloc), scan_alloc, rep);
+	if (!err && r->sym && r->pid)
+		symbolizer_refresh(r->sym);
+	return err;
 }
 
-static struct metric_family bytes_gauge =
-	METRIC_FAMILY(METRIC_GAUGE, "ebpftrace_memleak_outstanding_bytes",
-		      "Bytes allocated and not freed, at the last report");
-static struct metric_family allocs_gauge =
-	METRIC_FAMILY(METRIC_GAUGE, "ebpftrace_memleak_outstanding_allocations",
-		      "Allocations not freed, at the last report");
-static struct metric_family untracked =
-	METRIC_FAMILY(METRIC_COUNTER, "ebpftrace_memleak_untracked_total",
-		      "Stacks or allocations with no room in the kernel's tables", "what");
-static struct metric_family top_info =
-	METRIC_FAMILY(METRIC_INFO, "ebpftrace_memleak_top_stack_info",
-		      "The --top stacks with the most outstanding bytes, by rank", "rank", "stack");
-static struct metric_family top_bytes =
-	METRIC_FAMILY(METRIC_GAUGE, "ebpftrace_memleak_top_stack_outstanding_bytes",
-		      "Outstanding bytes of the stack of this rank", "rank");
-static struct metric_family top_allocs =
-	METRIC_FAMILY(METRIC_GAUGE, "ebpftrace_memleak_top_stack_outstanding_allocations",
-		      "Outstanding allocations of the stack of this rank", "rank");
-static const struct stack_report_metrics report_metrics = {
-	&bytes_gauge, &allocs_gauge, &untracked, &top_info, &top_bytes, &top_allocs,
-};
+STACK_REPORT_METRICS(report_metrics, "ebpftrace_memleak", "outstanding", "allocations",
+		     "Bytes allocated and not freed, at the last report",
+		     "Allocations not freed, at the last report");
 
-static void print_report(struct run *r, const struct stack_report *rep,
-			 const struct stack_source *src)
+static int report(struct run *r)
 {
 	const struct stack_report_loss losses[] = {
 		{ "stacks_lost", "stacks", "stacks could not be stored: --max-stacks",
@@ -317,35 +305,15 @@ static void print_report(struct run *r, const struct stack_report *rep,
 		  r->skel->bss->allocs_lost },
 	};
 	const struct stack_report_head head = { r->pid, losses, ARRAY_SIZE(losses) };
-
-	stack_report_write(rep, src, opts.top, &report_names, &head, out_buf(), out_json());
-	out_flush();
-	stack_report_export(rep, src, opts.top, &report_metrics, &head);
-}
-
-static int report(struct run *r)
-{
-	struct stack_source src;
-	struct stack_report rep;
-	int err = stack_report_init(&rep, opts.max_stacks, opts.show_allocs);
+	const struct stack_report_spec spec = { &report_names, &report_metrics, opts.max_stacks,
+						opts.top, opts.show_allocs };
+	const struct stack_source src = { bpf_map__fd(r->skel->maps.stacks), MEMLEAK_STACK_DEPTH,
+					  r->sym };
+	int err = stack_report_run(&spec, &src, &head, scan, r);
 
 	if (err)
-		return err;
-	err = scan(r, &rep);
-	if (err) {
 		err_msg("reading the allocations failed: %s", strerror(-err));
-		stack_report_free(&rep);
-		return EXIT_RUNTIME;
-	}
-	stack_report_sort(&rep);
-	if (r->sym && r->pid)
-		symbolizer_refresh(r->sym);
-	/* The symbolizer of a process comes when it maps code: take the one there is now. */
-	src = (struct stack_source){ bpf_map__fd(r->skel->maps.stacks), MEMLEAK_STACK_DEPTH,
-				     r->sym };
-	print_report(r, &rep, &src);
-	stack_report_free(&rep);
-	return EXIT_OK;
+	return err ? EXIT_RUNTIME : EXIT_OK;
 }
 
 enum { F_CALL, F_PID, F_TID, F_ADDR, F_SIZE };
@@ -362,21 +330,10 @@ static const struct out_field trace_fields[] = {
  */
 static void follow_maps(struct run *r)
 {
-	uint64_t changed = r->skel->bss->maps_changed;
-
 	if (!r->pid)
 		return;
-	if (!r->sym || changed != r->maps_seen) {
-		r->maps_seen = changed;
-		if (!r->sym) {
-			r->sym = symbolizer_new_process(r->pid);
-		} else {
-			verbose("the process mapped code: reading its mappings again");
-			symbolizer_refresh(r->sym);
-		}
-	}
-	if (r->target.child && r->target.pid)
-		kill(r->pid, SIGCONT);
+	r->sym = symbolizer_follow(r->sym, r->pid, r->skel->bss->maps_changed, &r->maps_seen);
+	target_continue(&r->target);
 }
 
 static int handle_record(void *ctx, const void *data, size_t size)
@@ -499,9 +456,6 @@ static int start(struct run *r, char *exe, size_t size)
 
 static void finish(struct run *r)
 {
-	/* A command held for its maps must not stay stopped once we are gone. */
-	if (r->target.child && r->target.pid && r->target.go_fd < 0)
-		kill(r->target.pid, SIGCONT);
 	events_reader_free(r->reader);
 	skel_detach(r->skel ? r->skel->skeleton : NULL, r->uprobes.links, r->uprobes.n);
 	memleak_bpf__destroy(r->skel);

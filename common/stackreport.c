@@ -295,3 +295,22 @@ void stack_report_export(const struct stack_report *rep, const struct stack_sour
 	}
 	sb_free(&label);
 }
+
+int stack_report_run(const struct stack_report_spec *spec, const struct stack_source *src,
+		     const struct stack_report_head *head,
+		     int (*scan)(void *ctx, struct stack_report *rep), void *ctx)
+{
+	struct stack_report rep;
+	int err = stack_report_init(&rep, spec->max_stacks, spec->keep_items);
+
+	if (!err)
+		err = scan(ctx, &rep);
+	if (!err) {
+		stack_report_sort(&rep);
+		stack_report_write(&rep, src, spec->top, spec->names, head, out_buf(), out_json());
+		out_flush();
+		stack_report_export(&rep, src, spec->top, spec->metrics, head);
+	}
+	stack_report_free(&rep);
+	return err;
+}

@@ -83,6 +83,34 @@ struct stack_report_metrics {
 	struct metric_family *info, *bytes, *count;
 };
 
+/*
+ * The families of a subcommand's report, as static variables and var, their struct: with
+ * prefix "ebpftrace_memleak", state "outstanding" and nouns "allocations", the gauges
+ * PREFIX_STATE_bytes and PREFIX_STATE_NOUNS (helped by bytes_help and count_help), the counter
+ * PREFIX_untracked_total{what} and, by rank, PREFIX_top_stack_info{rank,stack},
+ * PREFIX_top_stack_STATE_bytes{rank} and PREFIX_top_stack_STATE_NOUNS{rank}.
+ */
+#define STACK_REPORT_METRICS(var, prefix, state, nouns, bytes_help, count_help)              \
+	static struct metric_family var##_bytes =                                            \
+		METRIC_FAMILY(METRIC_GAUGE, prefix "_" state "_bytes", bytes_help);          \
+	static struct metric_family var##_count =                                            \
+		METRIC_FAMILY(METRIC_GAUGE, prefix "_" state "_" nouns, count_help);         \
+	static struct metric_family var##_lost =                                             \
+		METRIC_FAMILY(METRIC_COUNTER, prefix "_untracked_total",                     \
+			      "What the kernel's tables had no room for", "what");           \
+	static struct metric_family var##_info = METRIC_FAMILY(                              \
+		METRIC_INFO, prefix "_top_stack_info",                                       \
+		"The --top stacks with the most " state " bytes, by rank", "rank", "stack"); \
+	static struct metric_family var##_rank_bytes =                                       \
+		METRIC_FAMILY(METRIC_GAUGE, prefix "_top_stack_" state "_bytes",             \
+			      "The " state " bytes of the stack of this rank", "rank");      \
+	static struct metric_family var##_rank_count =                                       \
+		METRIC_FAMILY(METRIC_GAUGE, prefix "_top_stack_" state "_" nouns,            \
+			      "The " state " " nouns " of the stack of this rank", "rank");  \
+	static const struct stack_report_metrics var = { &var##_bytes,	    &var##_count,    \
+							 &var##_lost,	    &var##_info,     \
+							 &var##_rank_bytes, &var##_rank_count }
+
 /* For stacks 0 to max_stacks - 1. Returns 0 or -ENOMEM. */
 int stack_report_init(struct stack_report *rep, size_t max_stacks, bool keep_items);
 void stack_report_free(struct stack_report *rep);
@@ -120,5 +148,22 @@ void stack_report_write(const struct stack_report *rep, const struct stack_sourc
 void stack_report_export(const struct stack_report *rep, const struct stack_source *src, size_t top,
 			 const struct stack_report_metrics *m,
 			 const struct stack_report_head *head);
+
+/* What a subcommand reports, for stack_report_run(). */
+struct stack_report_spec {
+	const struct stack_report_names *names;
+	const struct stack_report_metrics *metrics;
+	size_t max_stacks, top;
+	bool keep_items;
+};
+
+/*
+ * A whole report: gathered by scan(ctx, rep) (0 or a negative errno), sorted, written to the
+ * output (stack_report_write) and exported (stack_report_export). Returns 0, or the negative
+ * errno of the allocation or the scan that failed (nothing is written then).
+ */
+int stack_report_run(const struct stack_report_spec *spec, const struct stack_source *src,
+		     const struct stack_report_head *head,
+		     int (*scan)(void *ctx, struct stack_report *rep), void *ctx);
 
 #endif

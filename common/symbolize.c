@@ -8,6 +8,7 @@
 #include "dynlib.h"
 #include "strbuf.h"
 #include "symbolize.h"
+#include "util.h"
 
 struct ksym {
 	uint64_t addr;
@@ -147,6 +148,19 @@ int symbolizer_refresh(struct symbolizer *s)
 		return err > 0 ? -err : -EINVAL;
 	dw.dwfl_getmodules(s->dwfl, set_userdata, s, 0);
 	return 0;
+}
+
+struct symbolizer *symbolizer_follow(struct symbolizer *s, pid_t pid, uint64_t changed,
+				     uint64_t *seen)
+{
+	if (s && changed == *seen)
+		return s;
+	*seen = changed;
+	if (!s)
+		return symbolizer_new_process(pid);
+	verbose("the process mapped code: reading its mappings again");
+	symbolizer_refresh(s);
+	return s;
 }
 
 struct symbolizer *symbolizer_new_process(pid_t pid)

@@ -44,6 +44,15 @@ void symbolizer_free(struct symbolizer *s);
 int symbolizer_refresh(struct symbolizer *s);
 
 /*
+ * The symbols of process pid as its mappings change: changed is a count the BPF side bumps when
+ * the process maps code, *seen the count they were last read at. The first call makes them
+ * (s NULL), later ones read the mappings again when changed is new. Returns s, or the new one
+ * (NULL when the process could not be read: the next call tries again).
+ */
+struct symbolizer *symbolizer_follow(struct symbolizer *s, pid_t pid, uint64_t changed,
+				     uint64_t *seen);
+
+/*
  * Describe addr. A return address (every frame of a stack but an interrupted one's first) is
  * looked up one byte back, so that the line is the call's, not the next statement's. Returns
  * false when no module covers addr (f then holds the address only).

@@ -222,8 +222,15 @@ bool target_exited(struct target *t)
 	return kill(t->pid, 0) && errno == ESRCH;
 }
 
+void target_continue(const struct target *t)
+{
+	if (t->child && t->pid > 0 && t->go_fd < 0)
+		kill(t->pid, SIGCONT);
+}
+
 void target_release(struct target *t)
 {
+	target_continue(t);
 	if (t->child && t->go_fd >= 0 && t->pid > 0) {
 		/* Closing the pipe makes it exit before exec; the kill is for good measure. */
 		close(t->go_fd);

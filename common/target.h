@@ -53,7 +53,15 @@ int target_go(struct target *t, const char *exe);
  */
 int target_library(const struct target *t, const char *exe, const char *lib, char *path,
 		   size_t size);
-/* Close what is ours; a child that never ran is killed and reaped. */
+/*
+ * A command we started may wait stopped while its new mappings are read (the BPF side stops it
+ * when it maps code): let it go on. Nothing for a process given by -p, or one gone.
+ */
+void target_continue(const struct target *t);
+/*
+ * Close what is ours; a child that never ran is killed and reaped, one that ran is let go on if
+ * it waits stopped, as it would stay so once we are gone.
+ */
 void target_release(struct target *t);
 
 #endif

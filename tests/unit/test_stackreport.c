@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Stack reports: sums by stack, most bytes first, and the exact text and JSON of the top ones. */
+#include <errno.h>
 #include <string.h>
+#include "output.h"
 #include "stackreport.h"
 #include "strbuf.h"
 #include "unit.h"
@@ -129,4 +131,25 @@ TEST(stack_report_heading_has_totals_pid_and_only_real_losses)
 	sb_free(&text);
 	sb_free(&json);
 	stack_report_free(&rep);
+}
+
+/* A scan that finds a stack, then fails as a map read can. */
+static int failing_scan(void *ctx, struct stack_report *rep)
+{
+	++*(int *)ctx;
+	add(rep, 1, 16, 8, 0);
+	return -EIO;
+}
+
+TEST(stack_report_run_writes_nothing_when_the_scan_fails)
+{
+	static const struct stack_report_spec spec = { &names, NULL, 4, 1, false };
+	const struct stack_report_head head = { 42, NULL, 0 };
+	int scans = 0;
+
+	out_init();
+	out_buf()->len = 0;
+	CHECK_INT_EQ(stack_report_run(&spec, &no_map, &head, failing_scan, &scans), -EIO);
+	CHECK_INT_EQ(scans, 1);
+	CHECK_INT_EQ(out_buf()->len, 0);
 }
