@@ -6,6 +6,7 @@
  * families. Every program first passes on a denial an earlier LSM made: it can only add denials.
  */
 #include "common.bpf.h"
+#include "file_id.bpf.h"
 #include "net_match.bpf.h"
 #include "path.bpf.h"
 #include "lsm_block.h"
@@ -31,7 +32,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LSM_MAX_FILE_IDS);
-	__type(key, struct lsm_file_id);
+	__type(key, struct file_id);
 	__type(value, struct lsm_file_rules);
 } file_rules SEC(".maps");
 
@@ -42,13 +43,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } rule_hits SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct lsm_learn);
-} learn SEC(".maps");
 
 /* The record is built here (too large for the stack), and only its used part is sent. */
 struct {
@@ -168,7 +162,7 @@ static __always_inline int decide_net(struct socket *sock, const struct net_dest
 		e->family = d->family;
 		e->port = d->port;
 		__builtin_memcpy(e->addr, d->addr, sizeof(e->addr));
-		e->file = (struct lsm_file_id){};
+		e->file = (struct file_id){};
 		event_output(e, offsetof(struct lsm_block_event, path));
 	}
 	return verdict();
@@ -209,13 +203,7 @@ int BPF_PROG(lsm_sendmsg, struct socket *sock, struct msghdr *msg, int size, int
 	return decide_net(sock, &d, LSM_HOOK_SENDMSG);
 }
 
-static __always_inline struct lsm_file_id file_id_of(struct inode *inode)
-{
-	return (struct lsm_file_id){ .ino = BPF_CORE_READ(inode, i_ino),
-				     .dev = BPF_CORE_READ(inode, i_sb, s_dev) };
-}
-
-static __always_inline int decide_file(__u32 rule, const struct lsm_file_id *id,
+static __always_inline int decide_file(__u32 rule, const struct file_id *id,
 				       const struct path *path, enum lsm_hook hook)
 {
 	struct lsm_block_event *e = decision_begin(rule, hook);
@@ -236,7 +224,7 @@ static __always_inline int decide_file(__u32 rule, const struct lsm_file_id *id,
 /* The file's rule for running its code: exec, or mapping it executable. */
 static __always_inline int decide_exec(struct file *file, enum lsm_hook hook)
 {
-	struct lsm_file_id id;
+	struct file_id id;
 	struct lsm_file_rules *r;
 
 	if (!file || !in_scope())
@@ -276,22 +264,6 @@ int BPF_PROG(lsm_file_mprotect, struct vm_area_struct *vma, unsigned long reqpro
 	return decide_exec(vma->vm_file, LSM_HOOK_FILE_MPROTECT);
 }
 
-/* ebpftrace opening a rule's file: note what the kernel calls it (see struct lsm_learn). */
-static __always_inline void learn_identity(const struct lsm_file_id *id)
-{
-	__u32 zero = 0;
-	struct lsm_learn *l = bpf_map_lookup_elem(&learn, &zero);
-	__u32 n;
-
-	if (!l || !l->active || l->tid != (__u32)bpf_get_current_pid_tgid())
-		return;
-	n = l->n;
-	if (n < LSM_MAX_LEARNED) {
-		l->ids[n] = *id;
-		l->n = n + 1;
-	}
-}
-
 /* Opens that write: for writing, or read-only with O_TRUNC (which empties the file). */
 static __always_inline bool open_writes(struct file *file)
 {
@@ -302,13 +274,13 @@ SEC("lsm/file_open")
 int BPF_PROG(lsm_file_open, struct file *file, int ret)
 {
 	struct lsm_file_rules *r;
-	struct lsm_file_id id;
+	struct file_id id;
 	__u32 rule;
 
 	if (ret)
 		return ret;
 	id = file_id_of(file->f_inode);
-	learn_identity(&id);
+	file_id_learn(&id); /* the rule files ebpftrace opens to learn them */
 	if (!in_scope())
 		return 0;
 	r = bpf_map_lookup_elem(&file_rules, &id);
@@ -325,7 +297,7 @@ SEC("lsm/path_truncate")
 int BPF_PROG(lsm_path_truncate, const struct path *path, int ret)
 {
 	struct lsm_file_rules *r;
-	struct lsm_file_id id;
+	struct file_id id;
 	__u32 rule;
 
 	if (ret || !in_scope())

@@ -4,14 +4,14 @@
 #define EBPFTRACE_LSM_BLOCK_H
 
 #include "common.h"
+#include "file_id.h"
 #include "net_match.h"
 #include "path.h"
 
 #define LSM_MAX_RULES	  256 /* every rule, numbered from 1 (0: none) */
 #define LSM_MAX_NET_RULES 64  /* of which --deny-connect: the kernel side tries each in turn */
-#define LSM_MAX_LEARNED	  4   /* identities one open can show (overlayfs: the upper file's too) */
 /* Identities of the files of --deny-exec and --deny-open: stat's and the learned ones. */
-#define LSM_MAX_FILE_IDS (LSM_MAX_RULES * (1 + LSM_MAX_LEARNED))
+#define LSM_MAX_FILE_IDS (LSM_MAX_RULES * (1 + FILE_ID_MAX_LEARNED))
 
 /* Where a decision was taken. */
 enum lsm_hook {
@@ -45,31 +45,12 @@ struct lsm_net_rules {
 	struct lsm_net_rule r[LSM_MAX_NET_RULES];
 };
 
-/* A file as the kernel knows it: the superblock's device (kernel encoding) and the inode. */
-struct lsm_file_id {
-	__u64 ino;
-	__u32 dev;
-	__u32 pad;
-};
-
 /* The rules on one file; 0: none. */
 struct lsm_file_rules {
 	__u32 exec;	  /* --deny-exec */
 	__u32 open;	  /* --deny-open */
 	__u32 open_write; /* --deny-open --write-only */
 	__u32 pad;
-};
-
-/*
- * While user space opens a rule's file (active 1), the identities the kernel sees for the open,
- * when ebpftrace's own thread opens it: overlayfs shows two (its own inode, then the real one).
- */
-struct lsm_learn {
-	__u32 active;
-	__u32 tid;
-	__u32 n;
-	__u32 pad;
-	struct lsm_file_id ids[LSM_MAX_LEARNED];
 };
 
 /* One decision; sent with the used part of path only. */
@@ -86,7 +67,7 @@ struct lsm_block_event {
 	__u16 port;	/* network: destination port, host order */
 	__u16 path_len; /* file: bytes of path, NUL included; 0: none */
 	__u32 addr[4];	/* network: destination, IPv4 as ::ffff:a.b.c.d */
-	struct lsm_file_id file;
+	struct file_id file;
 	char comm[TASK_COMM_LEN];
 	char path[PATH_BUF_LEN];
 };

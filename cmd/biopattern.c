@@ -7,6 +7,7 @@
 #include "biopattern.h"
 #include "biopattern.skel.h"
 #include "cmds.h"
+#include "fileid.h"
 #include "hist.h"
 #include "metrics.h"
 #include "opts.h"
@@ -39,13 +40,13 @@ static const struct out_field fields[] = {
 	[F_RND_B] = { "random_bytes", NULL, 0 },   [F_SEQ_B] = { "sequential_bytes", NULL, 0 },
 };
 
-/* The kernel's dev_t: 12 bits of major above 20 of minor. */
+/* The disk of dev (the kernel's encoding): its name, and its number as MAJOR:MINOR. */
 static void disk_name(__u32 dev, char *name, size_t size, char *num, size_t num_size)
 {
 	char path[64], line[128];
 	FILE *f;
 
-	snprintf(num, num_size, "%u:%u", dev >> 20, dev & 0xfffff);
+	kernel_dev_format(dev, num, num_size);
 	snprintf(name, size, "%s", num);
 	snprintf(path, sizeof(path), "/sys/dev/block/%s/uevent", num);
 	f = fopen(path, "r");

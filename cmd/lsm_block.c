@@ -1,19 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ebpftrace lsm-block: deny connects, execs and opens with BPF LSM, and report each denial. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "lsm_block.h"
 #include "lsm_block.skel.h"
 #include "cmds.h"
 #include "events.h"
+#include "fileid.h"
 #include "metrics.h"
 #include "netrule.h"
 #include "opts.h"
@@ -40,6 +39,7 @@ struct rule {
 	struct stat st; /* the file's, at parse time */
 };
 
+/* The rule options in the order of enum rule_kind. */
 enum { OPT_CONNECT = OPT_SUB, OPT_EXEC, OPT_OPEN, OPT_WRITE_ONLY, OPT_AUDIT };
 
 static struct {
@@ -73,33 +73,19 @@ static bool parse_connect(struct rule *r, const char *arg, char *err, size_t siz
 	return false;
 }
 
-static bool parse_file(struct rule *r, const char *arg, char *err, size_t size)
-{
-	if (*arg && !stat(arg, &r->st))
-		return true;
-	if (*arg)
-		snprintf(err, size, "invalid %s '%s': %s", rule_words[r->kind], arg,
-			 strerror(errno));
-	else
-		snprintf(err, size, "a path is missing after '%s'", rule_words[r->kind]);
-	return false;
-}
-
 /* One rule of kind on arg; false with err set when it is wrong. */
 static bool rule_add(enum rule_kind kind, const char *arg, bool write_only, const char *source,
 		     char *err, size_t size)
 {
 	struct rule *r = &policy.rules[policy.n];
-	bool ok;
 
 	if (policy.n >= LSM_MAX_RULES) {
 		snprintf(err, size, "too many rules (at most %d)", LSM_MAX_RULES);
 		return false;
 	}
 	*r = (struct rule){ .kind = kind, .write_only = write_only };
-	ok = kind == RULE_CONNECT ? parse_connect(r, arg, err, size)
-				  : parse_file(r, arg, err, size);
-	if (!ok)
+	if (kind == RULE_CONNECT ? !parse_connect(r, arg, err, size)
+				 : !rule_path_stat(rule_words[kind], arg, &r->st, err, size))
 		return false;
 	r->arg = strdup(arg);
 	policy.origins[policy.n].source = strdup(source);
@@ -110,22 +96,13 @@ static bool rule_add(enum rule_kind kind, const char *arg, bool write_only, cons
 /* A policy file's line: WORD ARG, "deny-open write-only PATH" for --write-only. */
 static bool file_rule(char *line, const char *where, void *ctx, char *err, size_t size)
 {
-	char *word = rule_word(&line);
-	bool write_only = false;
+	int kind = rule_kind(rule_word(&line), rule_words, ARRAY_SIZE(rule_words), err, size);
+	bool write_only = kind == RULE_OPEN && !strncmp(line, "write-only ", 11);
 
 	(void)ctx;
-	for (size_t k = 0; k < ARRAY_SIZE(rule_words); k++) {
-		if (strcmp(word, rule_words[k]))
-			continue;
-		if (k == RULE_OPEN && !strncmp(line, "write-only ", 11)) {
-			write_only = true;
-			rule_word(&line);
-		}
-		return rule_add(k, line, write_only, where, err, size);
-	}
-	snprintf(err, size, "unknown rule '%s' (expected deny-connect, deny-exec or deny-open)",
-		 word);
-	return false;
+	if (write_only)
+		rule_word(&line);
+	return kind >= 0 && rule_add(kind, line, write_only, where, err, size);
 }
 
 static void cli_rule(enum rule_kind kind, const char *arg)
@@ -163,13 +140,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
 	case OPT_CONNECT:
-		cli_rule(RULE_CONNECT, arg);
-		break;
 	case OPT_EXEC:
-		cli_rule(RULE_EXEC, arg);
-		break;
 	case OPT_OPEN:
-		cli_rule(RULE_OPEN, arg);
+		cli_rule(RULE_CONNECT + (key - OPT_CONNECT), arg);
 		break;
 	case OPT_WRITE_ONLY:
 		write_only_last();
@@ -249,14 +222,12 @@ static void print_net_target(const struct lsm_block_event *e)
 
 static void print_file_target(const struct lsm_block_event *e)
 {
-	static struct strbuf sb;
-	char dev[24];
+	char dev[24], target[PATH_BUF_LEN + 64];
 
-	snprintf(dev, sizeof(dev), "%u:%u", e->file.dev >> 20, e->file.dev & 0xfffff);
-	sb.len = 0;
-	sb_printf(&sb, "%.*s (%s ino %llu)", e->path_len ? e->path_len - 1 : 1,
-		  e->path_len ? e->path : "?", dev, (unsigned long long)e->file.ino);
-	out_str(&fields[F_TARGET], sb.buf, sb.len);
+	kernel_dev_format(e->file.dev, dev, sizeof(dev));
+	snprintf(target, sizeof(target), "%.*s (%s ino %llu)", e->path_len ? e->path_len - 1 : 1,
+		 e->path_len ? e->path : "?", dev, (unsigned long long)e->file.ino);
+	out_str(&fields[F_TARGET], target, SIZE_MAX);
 	if (!out_json())
 		return;
 	if (e->path_len)
@@ -301,17 +272,7 @@ static int handle_event(void *ctx, const void *data, size_t size)
 	return 0;
 }
 
-/* The per-rule match counts, after the events. */
-static void print_matches(int hits_fd)
-{
-	uint64_t hits[LSM_MAX_RULES] = {};
-
-	for (uint32_t i = 1; i <= policy.n; i++)
-		bpf_map_lookup_elem(hits_fd, &i, &hits[i - 1]);
-	rule_matches_print(policy.origins, hits, policy.n);
-}
-
-static int add_file_id(int fd, const struct rule *r, const struct lsm_file_id *id)
+static int add_file_id(int fd, const struct rule *r, const struct file_id *id)
 {
 	struct lsm_file_rules v = {};
 	uint32_t *slot = r->kind == RULE_EXEC ? &v.exec : r->write_only ? &v.open_write : &v.open;
@@ -322,33 +283,15 @@ static int add_file_id(int fd, const struct rule *r, const struct lsm_file_id *i
 	return bpf_map_update_elem(fd, id, &v, BPF_ANY) ? -errno : 0;
 }
 
-/*
- * The identities the kernel gives the rule's file: its own (stat's device and inode, what most
- * filesystems show), and those it shows when ebpftrace opens a regular file or directory, where
- * stat can differ from it (overlayfs, btrfs subvolumes).
- */
+/* The rule's file by every identity the kernel gives it (file_ids_learn). */
 static int learn_file(struct lsm_block_bpf *skel, const struct rule *r)
 {
-	struct lsm_learn l = { .active = 1, .tid = gettid() };
-	int learn_fd = bpf_map__fd(skel->maps.learn), rules_fd = bpf_map__fd(skel->maps.file_rules);
-	struct lsm_file_id id = { .ino = r->st.st_ino,
-				  .dev = major(r->st.st_dev) << 20 | minor(r->st.st_dev) };
-	uint32_t zero = 0;
-	int fd, err = add_file_id(rules_fd, r, &id);
+	struct file_id ids[FILE_IDS_MAX];
+	int n = file_ids_learn(bpf_map__fd(skel->maps.file_id_learning), r->arg, &r->st, ids);
+	int err = n < 0 ? n : 0;
 
-	if (err || !(S_ISREG(r->st.st_mode) || S_ISDIR(r->st.st_mode)))
-		return err;
-	if (bpf_map_update_elem(learn_fd, &zero, &l, BPF_ANY))
-		return -errno;
-	fd = open(r->arg, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd >= 0)
-		close(fd);
-	if (bpf_map_lookup_elem(learn_fd, &zero, &l))
-		return -errno;
-	for (uint32_t i = 0; i < l.n && i < LSM_MAX_LEARNED && !err; i++)
-		err = add_file_id(rules_fd, r, &l.ids[i]);
-	l = (struct lsm_learn){};
-	bpf_map_update_elem(learn_fd, &zero, &l, BPF_ANY);
+	for (int i = 0; i < n && !err; i++)
+		err = add_file_id(bpf_map__fd(skel->maps.file_rules), r, &ids[i]);
 	return err;
 }
 
@@ -433,11 +376,13 @@ int cmd_lsm_block(int argc, char **argv)
 		.attach = install_rules,
 		.check_kernel = check_kernel,
 	};
+	struct lsm_block_bpf *skel;
 	char what[96];
 	int ret;
 
 	tool_parse(&tool, argc, argv);
 	ret = tool_load(&tool);
+	skel = tool.skel;
 	if (!ret) {
 		out_init();
 		out_header(fields, ARRAY_SIZE(fields));
@@ -445,10 +390,10 @@ int cmd_lsm_block(int argc, char **argv)
 			 policy.audit ? "what would be denied" : "denials", policy.n,
 			 policy.n == 1 ? "" : "s");
 		ret = events_run_then(tool_obj(&tool), what, handle_event, NULL, detach_policy,
-				      tool.skel);
+				      skel);
 		if (!out_closed())
-			print_matches(
-				bpf_map__fd(((struct lsm_block_bpf *)tool.skel)->maps.rule_hits));
+			rule_matches_print(policy.origins, policy.n,
+					   bpf_map__fd(skel->maps.rule_hits));
 	}
 	tool_end(&tool);
 	return ret;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 #include "output.h"
 #include "rulefile.h"
 #include "util.h"
@@ -87,7 +88,33 @@ char *rule_word(char **line)
 	return word;
 }
 
-void rule_matches_print(const struct rule_origin *rules, const uint64_t *matches, size_t n)
+int rule_kind(const char *word, const char *const *words, size_t n, char *err, size_t errsize)
+{
+	int len = snprintf(err, errsize, "unknown rule '%s' (expected ", word);
+
+	for (size_t k = 0; k < n; k++) {
+		const char *next = k + 1 == n ? ")" : k + 2 == n ? " or " : ", ";
+
+		if (!strcmp(word, words[k]))
+			return k;
+		if (len >= 0 && (size_t)len < errsize)
+			len += snprintf(err + len, errsize - len, "%s%s", words[k], next);
+	}
+	return -1;
+}
+
+bool rule_path_stat(const char *kind, const char *path, struct stat *st, char *err, size_t errsize)
+{
+	if (*path && !stat(path, st))
+		return true;
+	if (*path)
+		snprintf(err, errsize, "invalid %s '%s': %s", kind, path, strerror(errno));
+	else
+		snprintf(err, errsize, "a path is missing after '%s'", kind);
+	return false;
+}
+
+void rule_matches_print(const struct rule_origin *rules, size_t n, int hits_fd)
 {
 	static const struct out_field fields[] = {
 		{ "matches", "MATCHES", 7 },
@@ -98,9 +125,13 @@ void rule_matches_print(const struct rule_origin *rules, const uint64_t *matches
 	if (!out_json())
 		out_printf("\n");
 	out_header(fields, ARRAY_SIZE(fields));
-	for (size_t i = 0; i < n; i++) {
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t rule = i + 1;
+		uint64_t matches = 0;
+
+		bpf_map_lookup_elem(hits_fd, &rule, &matches);
 		out_row_begin("rule", 0);
-		out_u64(&fields[0], matches[i]);
+		out_u64(&fields[0], matches);
 		out_str(&fields[1], rules[i].text, SIZE_MAX);
 		out_str(&fields[2], rules[i].source, SIZE_MAX);
 		out_row_end();

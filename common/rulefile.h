@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #define RULEFILE_ERR_SIZE 256
 
@@ -40,6 +41,18 @@ void rulefile_read(const char *path, rule_line_fn fn, void *ctx);
  */
 char *rule_word(char **line);
 
+/*
+ * Which of the n words word is: its index, or -1 with "unknown rule 'WORD' (expected A, B or C)"
+ * in err.
+ */
+int rule_kind(const char *word, const char *const *words, size_t n, char *err, size_t errsize);
+
+/*
+ * The file a rule of kind (its word) names: true with stat's answer in st, or false with why in
+ * err ("a path is missing after 'KIND'", "invalid KIND 'PATH': No such file or directory").
+ */
+bool rule_path_stat(const char *kind, const char *path, struct stat *st, char *err, size_t errsize);
+
 /* A rule as reports name it: its text, and where it came from ("FILE:LINE", "command line"). */
 struct rule_origin {
 	char *text;
@@ -47,9 +60,10 @@ struct rule_origin {
 };
 
 /*
- * The end-of-run report of how often each rule matched: a MATCHES RULE SOURCE table, or one
+ * The end-of-run report of how often each rule matched, from hits_fd, an array of u64 keyed by
+ * rule number (rule i at i + 1): a MATCHES RULE SOURCE table, or one
  * {"type":"rule","matches":N,"rule":...,"source":...} per rule with --json.
  */
-void rule_matches_print(const struct rule_origin *rules, const uint64_t *matches, size_t n);
+void rule_matches_print(const struct rule_origin *rules, size_t n, int hits_fd);
 
 #endif

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Policy files: comments, blanks, FILE:LINE, and the first word of a rule. */
+/* Policy files: comments, blanks, FILE:LINE, the first word of a rule, its kind and path. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,4 +66,33 @@ TEST(rule_word_splits_off_the_first_word)
 	line = one;
 	CHECK_STR_EQ(rule_word(&line), "deny-exec");
 	CHECK_STR_EQ(line, "");
+}
+
+TEST(rule_kind_finds_the_word_or_lists_the_expected_ones)
+{
+	static const char *const words[] = { "deny-connect", "deny-exec", "deny-open" };
+	char err[RULEFILE_ERR_SIZE] = "";
+
+	CHECK_INT_EQ(rule_kind("deny-exec", words, 3, err, sizeof(err)), 1);
+	CHECK_INT_EQ(rule_kind("allow-open", words, 3, err, sizeof(err)), -1);
+	CHECK_STR_EQ(err,
+		     "unknown rule 'allow-open' (expected deny-connect, deny-exec or deny-open)");
+	CHECK_INT_EQ(rule_kind("x", words, 1, err, sizeof(err)), -1);
+	CHECK_STR_EQ(err, "unknown rule 'x' (expected deny-connect)");
+	/* A message cut short by a small buffer stays a terminated string. */
+	CHECK_INT_EQ(rule_kind("allow-open", words, 3, err, 24), -1);
+	CHECK_STR_EQ(err, "unknown rule 'allow-ope");
+}
+
+TEST(rule_path_stat_names_the_rule_when_the_path_is_wrong)
+{
+	char err[RULEFILE_ERR_SIZE];
+	struct stat st;
+
+	CHECK(rule_path_stat("deny-exec", "/", &st, err, sizeof(err)));
+	CHECK(S_ISDIR(st.st_mode));
+	CHECK(!rule_path_stat("deny-exec", "/no/such/ebt", &st, err, sizeof(err)));
+	CHECK_STR_EQ(err, "invalid deny-exec '/no/such/ebt': No such file or directory");
+	CHECK(!rule_path_stat("deny-open", "", &st, err, sizeof(err)));
+	CHECK_STR_EQ(err, "a path is missing after 'deny-open'");
 }
