@@ -13,7 +13,6 @@
 #include "memleak.h"
 #include "memleak.skel.h"
 #include "cmds.h"
-#include "corebtf.h"
 #include "events.h"
 #include "mapscan.h"
 #include "metrics.h"
@@ -152,17 +151,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static const struct argp argp = {
-	.options = options,
-	.parser = parse_opt,
-	.args_doc = "[INTERVAL [COUNT]]",
-	.children = common_argp_children,
-	.doc = "Outstanding (not yet freed) allocations by stack, of a process (-p PID or "
-	       "-c COMMAND) or of the kernel.\v"
-	       "Every INTERVAL seconds (default 5), COUNT times or until stopped, prints the top "
-	       "stacks by outstanding bytes, and a last report when the run or the process ends. "
-	       "See ebpftrace-memleak(8).",
-};
+static const char doc[] =
+	"Outstanding (not yet freed) allocations by stack, of a process (-p PID or -c COMMAND) "
+	"or of the kernel.\v"
+	"Every INTERVAL seconds (default 5), COUNT times or until stopped, prints the top stacks "
+	"by outstanding bytes, and a last report when the run or the process ends. "
+	"See ebpftrace-memleak(8).";
 
 static void check_options(void)
 {
@@ -296,8 +290,9 @@ STACK_REPORT_METRICS(report_metrics, "ebpftrace_memleak", "outstanding", "alloca
 		     "Bytes allocated and not freed, at the last report",
 		     "Allocations not freed, at the last report");
 
-static int report(struct run *r)
+static int report(void *ctx)
 {
+	struct run *r = ctx;
 	const struct stack_report_loss losses[] = {
 		{ "stacks_lost", "stacks", "stacks could not be stored: --max-stacks",
 		  r->skel->bss->stacks_lost },
@@ -360,86 +355,70 @@ static int handle_record(void *ctx, const void *data, size_t size)
 	return 0;
 }
 
-static int run_loop(struct run *r)
+/* Between polls: the process's new mappings; it is gone, and the run ends, with a report. */
+static bool tick(void *ctx, int *ret)
 {
-	double next = monotonic_seconds() + opts.interval;
-	uint64_t done = 0;
-	int ret = EXIT_OK;
+	struct run *r = ctx;
 
-	while (ret == EXIT_OK && run_going()) {
-		double left = next - monotonic_seconds();
-
-		ret = events_reader_poll(r->reader, left < 0.1 ? left : 0.1);
-		if (r->pid && target_exited(&r->target))
-			break;
-		follow_maps(r);
-		if (ret == EXIT_OK && monotonic_seconds() >= next) {
-			ret = report(r);
-			next += opts.interval;
-			if (opts.reports && ++done == opts.reports)
-				return ret;
-		}
-	}
-	/* What is still outstanding when the run or the process ends: for -c, the leaks. */
-	if (ret == EXIT_OK && !out_closed())
-		ret = report(r);
-	return ret;
+	(void)ret;
+	if (r->pid && target_exited(&r->target))
+		return false;
+	follow_maps(r);
+	return true;
 }
 
-static int load(struct run *r)
-{
-	const char *step;
-	int err;
+/* The run, for the tool's callbacks. */
+static struct run run = { .target = { .go_fd = -1, .err_fd = -1, .pidfd = -1 } };
 
-	r->skel = core_btf_open(memleak);
-	if (!r->skel)
-		return report_bpf_error("opening the BPF object", -errno);
+static int configure(void *s, enum attach_method m, const char **step)
+{
+	struct memleak_bpf *skel = run.skel = s;
+
+	(void)m;
+	(void)step;
 	/*
 	 * Without -t the ring only carries "the process mapped code" notices, and the loop looks at
 	 * maps_changed every 0.1 s anyway: a 1 MiB ring would be 1 MiB of RSS for nothing.
 	 */
 	if (!opts.cfg.trace)
 		default_ringbuf_size(NOTICE_RINGBUF_SIZE);
-	r->skel->rodata->common_cfg = common_bpf_cfg();
-	opts.cfg.user = r->pid != 0;
-	opts.cfg.pid = r->pid;
-	opts.cfg.hold = r->target.child;
+	opts.cfg.user = run.pid != 0;
+	opts.cfg.pid = run.pid;
+	opts.cfg.hold = run.target.child;
 	opts.cfg.page_size = sysconf(_SC_PAGESIZE);
-	r->skel->rodata->memleak_cfg = opts.cfg;
+	skel->rodata->memleak_cfg = opts.cfg;
 	if (!opts.max_stacks)
-		opts.max_stacks = r->pid ? USER_STACKS : KERNEL_STACKS;
-	bpf_map__set_max_entries(r->skel->maps.allocs, opts.max_allocs);
+		opts.max_stacks = run.pid ? USER_STACKS : KERNEL_STACKS;
+	bpf_map__set_max_entries(skel->maps.allocs, opts.max_allocs);
 	/*
 	 * Tracing the kernel, an element allocated as it comes is itself a kernel allocation to
 	 * track: on 6.1 the BPF allocator's refills (alloc_bulk) filled the map with themselves
 	 * within a second. Preallocated, the map allocates nothing while it traces.
 	 */
-	if (!r->pid)
-		bpf_map__set_map_flags(r->skel->maps.allocs,
-				       bpf_map__map_flags(r->skel->maps.allocs) &
-					       ~BPF_F_NO_PREALLOC);
-	bpf_map__set_max_entries(r->skel->maps.stacks, opts.max_stacks);
-	bpf_map__set_max_entries(r->skel->maps.totals, opts.max_stacks + 1);
-	choose_programs(r);
-	err = skel_try_load(r->skel->skeleton, true, &step);
-	return err ? report_bpf_error(step, err) : EXIT_OK;
+	if (!run.pid)
+		bpf_map__set_map_flags(skel->maps.allocs,
+				       bpf_map__map_flags(skel->maps.allocs) & ~BPF_F_NO_PREALLOC);
+	bpf_map__set_max_entries(skel->maps.stacks, opts.max_stacks);
+	bpf_map__set_max_entries(skel->maps.totals, opts.max_stacks + 1);
+	choose_programs(&run);
+	return 0;
 }
 
-static int start(struct run *r, char *exe, size_t size)
+TOOL_SKELETON_FNS(memleak)
+
+static int start(struct tool *t, struct run *r, char *exe, size_t size)
 {
 	int ret = target_open(&r->target, opts.command, common_opts.filter.pid, exe, size);
 
-	if (ret)
-		return ret;
 	r->pid = r->target.pid;
-	ret = load(r);
+	if (!ret)
+		ret = tool_load(t);
+	if (!ret && r->pid)
+		ret = attach_user(r, exe);
+	t->links = r->uprobes.links;
+	t->n_links = r->uprobes.n;
 	if (ret)
 		return ret;
-	if (r->pid) {
-		ret = attach_user(r, exe);
-		if (ret)
-			return ret;
-	}
 	r->reader = events_reader_new(r->skel->obj, handle_record, r);
 	if (!r->reader)
 		return EXIT_RUNTIME;
@@ -454,43 +433,44 @@ static int start(struct run *r, char *exe, size_t size)
 	return EXIT_OK;
 }
 
-static void finish(struct run *r)
-{
-	events_reader_free(r->reader);
-	skel_detach(r->skel ? r->skel->skeleton : NULL, r->uprobes.links, r->uprobes.n);
-	memleak_bpf__destroy(r->skel);
-	symbolizer_free(r->sym);
-	target_release(&r->target);
-}
-
 int cmd_memleak(int argc, char **argv)
 {
-	struct run r = { .target = { .go_fd = -1, .err_fd = -1, .pidfd = -1 } };
+	struct tool tool = {
+		.options = options,
+		.parser = parse_opt,
+		.args_doc = "[INTERVAL [COUNT]]",
+		.doc = doc,
+		TOOL_SKELETON(memleak),
+		.configure = configure,
+	};
 	char exe[4096] = "";
 	int ret;
 
-	parse_args(&argp, argc, argv, NULL);
+	tool_parse(&tool, argc, argv);
 	check_options();
-	ret = setup_system();
-	if (ret)
-		return ret;
-	ret = start(&r, exe, sizeof(exe));
-	if (ret)
-		goto out;
-	out_init();
-	if (opts.cfg.trace)
-		out_header(trace_fields, ARRAY_SIZE(trace_fields));
-	run_start();
-	out_flush();
-	ret = target_go(&r.target, exe);
-	if (ret)
-		goto out;
-	if (r.pid)
-		fprintf(stderr, "Tracing allocations of process %d. Hit Ctrl-C to end.\n", r.pid);
-	else
-		fprintf(stderr, "Tracing kernel allocations. Hit Ctrl-C to end.\n");
-	ret = run_loop(&r);
-out:
-	finish(&r);
+	ret = start(&tool, &run, exe, sizeof(exe));
+	if (!ret) {
+		out_init();
+		if (opts.cfg.trace)
+			out_header(trace_fields, ARRAY_SIZE(trace_fields));
+		run_start();
+		out_flush();
+		ret = target_go(&run.target, exe);
+	}
+	if (!ret) {
+		if (run.pid)
+			fprintf(stderr, "Tracing allocations of process %d. Hit Ctrl-C to end.\n",
+				run.pid);
+		else
+			fprintf(stderr, "Tracing kernel allocations. Hit Ctrl-C to end.\n");
+		/* The last report: what is still outstanding at the end, for -c the leaks. */
+		ret = events_loop_run(run.reader,
+				      &(struct events_loop){ 0.1, opts.interval, opts.reports, tick,
+							     report, &run });
+	}
+	events_reader_free(run.reader);
+	tool_end(&tool);
+	symbolizer_free(run.sym);
+	target_release(&run.target);
 	return ret;
 }

@@ -215,8 +215,9 @@ static void report_drops(struct tc_bpf *skel, bool rows)
 			  bpf_map__fd(skel->maps.drops), rows);
 }
 
-static int print_stats(struct tc_bpf *skel)
+static int print_stats(void *s)
 {
+	struct tc_bpf *skel = s;
 	int err = packet_stats_print(bpf_map__fd(skel->maps.protos), bpf_map__fd(skel->maps.flows),
 				     tc_opts.top, dir_names, TC_DIRS);
 
@@ -229,24 +230,19 @@ static int print_stats(struct tc_bpf *skel)
 	return EXIT_OK;
 }
 
-static double next_report; /* --stats */
-
 /* After each tick: whether to go on; *ret says why not. */
 static bool tick(void *ctx, int *ret)
 {
 	int err;
 
+	(void)ctx;
 	if (!netdev_still_there(tc_opts.cfg.ifindex, tc_opts.dev)) {
 		err_msg("interface %s went away", tc_opts.dev);
 		*ret = EXIT_RUNTIME;
 		return false;
 	}
-	if (tc_opts.interval && monotonic_seconds() >= next_report) {
-		next_report += tc_opts.interval;
-		*ret = print_stats(ctx);
-	}
 	if (!pcap)
-		return *ret == EXIT_OK;
+		return true;
 	err = pcap_writer_flush(pcap);
 	if (err && err != EPIPE) {
 		err_msg("writing %s: %s", tc_opts.pcap_path, strerror(err));
@@ -266,12 +262,10 @@ static int watch(struct tc_bpf *skel, const char *how)
 			return EXIT_RUNTIME;
 	}
 	run_start();
-	next_report = monotonic_seconds() + tc_opts.interval;
 	fprintf(stderr, "Tracing packets on %s (%s) with %s. Hit Ctrl-C to end.\n", tc_opts.dev,
 		tc_attach_dirs_text(), how);
-	ret = events_tick_loop(r, TICK_SECONDS, tick, skel);
-	if (ret == EXIT_OK && tc_opts.interval)
-		ret = print_stats(skel);
+	ret = events_loop_run(r, &(struct events_loop){ TICK_SECONDS, tc_opts.interval, 0, tick,
+							print_stats, skel });
 	events_reader_free(r);
 	return ret;
 }

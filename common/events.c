@@ -285,16 +285,38 @@ void lost_events_report(uint64_t lost)
 		out_printf("{\"type\":\"lost\",\"count\":%llu}\n", (unsigned long long)lost);
 }
 
-int events_tick_loop(struct events_reader *r, double seconds, bool (*tick)(void *ctx, int *ret),
-		     void *ctx)
+/* Poll r (NULL: sleep) up to the next tick or report, whichever comes first. */
+static int wait_for_tick(struct events_reader *r, const struct events_loop *l, double next_report)
 {
+	double left = next_report - monotonic_seconds(), seconds = l->tick;
+
+	if (l->interval && left < seconds)
+		seconds = left > 0 ? left : 0;
+	if (r)
+		return events_reader_poll(r, seconds);
+	run_sleep(seconds);
+	return EXIT_OK;
+}
+
+int events_loop_run(struct events_reader *r, const struct events_loop *l)
+{
+	double next_report = monotonic_seconds() + l->interval;
+	uint64_t reports = 0;
 	int ret = EXIT_OK;
 
-	do {
-		if (r)
-			ret = events_reader_poll(r, seconds);
-		else
-			run_sleep(seconds);
-	} while (ret == EXIT_OK && tick(ctx, &ret) && run_going());
+	while (ret == EXIT_OK && run_going()) {
+		ret = wait_for_tick(r, l, next_report);
+		if (ret != EXIT_OK || !l->on_tick(l->ctx, &ret))
+			break;
+		if (l->interval && monotonic_seconds() >= next_report) {
+			ret = l->report(l->ctx);
+			next_report += l->interval;
+			if (l->count && ++reports == l->count)
+				return ret;
+		}
+	}
+	/* What the run ended on. */
+	if (ret == EXIT_OK && l->interval && !out_closed())
+		ret = l->report(l->ctx);
 	return ret;
 }

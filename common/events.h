@@ -55,12 +55,23 @@ struct events_reader *events_reader_new(struct bpf_object *obj, event_fn fn, voi
 int events_reader_poll(struct events_reader *r, double seconds);
 void events_reader_free(struct events_reader *r);
 /*
- * The loop of a subcommand with work between records: poll r for up to seconds (r NULL: no
- * records, sleep), then tick(ctx, &ret), until tick returns false, ret is no longer EXIT_OK or
- * the run stops. Returns ret.
+ * The loop of a subcommand with work between records, and maybe reports every interval: poll
+ * r (NULL: no records, sleep) for up to tick seconds, never past a report that is due, then
+ * on_tick(ctx, &ret), which returns false to end (with ret saying why, EXIT_OK for an end that
+ * is no error: the process traced is gone). With an interval, report(ctx) each time one is due,
+ * until count of them (then the loop ends there), and once more when the loop ends otherwise with
+ * EXIT_OK and the output still open. Returns EXIT_OK or the first exit code of a poll, on_tick
+ * or report.
  */
-int events_tick_loop(struct events_reader *r, double seconds, bool (*tick)(void *ctx, int *ret),
-		     void *ctx);
+struct events_loop {
+	double tick;	 /* seconds, at most, between calls of on_tick */
+	double interval; /* seconds between reports; 0: none */
+	uint64_t count;	 /* reports to make; 0: until the run stops */
+	bool (*on_tick)(void *ctx, int *ret);
+	int (*report)(void *ctx);
+	void *ctx;
+};
+int events_loop_run(struct events_reader *r, const struct events_loop *l);
 
 /* Events the BPF side could not put in the ring buffer, summed over CPUs. */
 uint64_t lost_events_read(struct bpf_object *obj);
