@@ -69,13 +69,11 @@ static const struct argp_option options[] = {
 	  "not --cgroup",
 	  0 },
 	{ "obj", 'O', "LIB", 0,
-	  "The allocator's library: a path, or a name the process maps (with -c: that the "
-	  "linker's cache has); default: libc",
+	  "The allocator's library: a path, or a name the process maps (with -c: that the linker's "
+	  "cache has); default: libc",
 	  0 },
 	{ "symbol-prefix", OPT_PREFIX, "PREFIX", 0,
-	  "Allocator functions are named PREFIX<name> "
-	  "(e.g. je_ for je_malloc)",
-	  0 },
+	  "Allocator functions are named PREFIX<name> (e.g. je_ for je_malloc)", 0 },
 	{ "top", OPT_TOP, "N", 0, "Show the N stacks with the most outstanding bytes (default 10)",
 	  0 },
 	{ "show-allocs", 'a', NULL, 0, "Also list each outstanding allocation", 0 },
@@ -86,9 +84,7 @@ static const struct argp_option options[] = {
 	{ "combined-only", OPT_COMBINED, NULL, 0,
 	  "Keep only per-stack totals, in the kernel (cheaper to report)", 0 },
 	{ "trace", 't', NULL, 0,
-	  "Print each recorded allocation and its free; -t here is not "
-	  "--tid",
-	  0 },
+	  "Print each recorded allocation and its free; -t here is not --tid", 0 },
 	{ "percpu", OPT_PERCPU, NULL, 0, "Kernel mode: percpu allocations too", 0 },
 	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0,
 	  "Track up to N outstanding allocations (default 1048576)", 0 },
