@@ -397,6 +397,8 @@ static int configure(void *s, enum attach_method m, const char **step)
 	bpf_map__set_max_entries(skel->maps.stacks, opts.max_stacks);
 	bpf_map__set_max_entries(skel->maps.totals, opts.max_stacks + 1);
 	choose_programs(&run);
+	/* Tens of megabytes each to zero or fill: at once. */
+	maps_create_together((struct bpf_map *[]){ skel->maps.allocs, skel->maps.stacks }, 2);
 	return 0;
 }
 

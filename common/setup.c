@@ -274,6 +274,59 @@ int skel_load_attach(struct bpf_object_skeleton *skel)
 	return err ? report_bpf_error(step, err) : EXIT_OK;
 }
 
+#define MAPS_AT_ONCE 8
+
+struct map_job {
+	enum bpf_map_type type;
+	char name[BPF_OBJ_NAME_LEN];
+	__u32 key_size, value_size, max_entries, flags;
+	__u64 extra;
+	int fd;
+};
+
+static void *create_map(void *arg)
+{
+	struct map_job *j = arg;
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = j->flags, .map_extra = j->extra);
+
+	j->fd = bpf_map_create(j->type, j->name, j->key_size, j->value_size, j->max_entries, &o);
+	return NULL;
+}
+
+void maps_create_together(struct bpf_map *const *maps, size_t n)
+{
+	pthread_t threads[MAPS_AT_ONCE];
+	struct map_job jobs[MAPS_AT_ONCE];
+	bool started[MAPS_AT_ONCE];
+
+	n = n < MAPS_AT_ONCE ? n : MAPS_AT_ONCE;
+	for (size_t i = 0; i < n; i++) {
+		const struct bpf_map *m = maps[i];
+
+		jobs[i] = (struct map_job){ .type = bpf_map__type(m),
+					    .key_size = bpf_map__key_size(m),
+					    .value_size = bpf_map__value_size(m),
+					    .max_entries = bpf_map__max_entries(m),
+					    .flags = bpf_map__map_flags(m),
+					    .extra = bpf_map__map_extra(m),
+					    .fd = -1 };
+		snprintf(jobs[i].name, sizeof(jobs[i].name), "%s", bpf_map__name(m));
+		/* The last one is this thread's. */
+		started[i] = i + 1 < n && !pthread_create(&threads[i], NULL, create_map, &jobs[i]);
+	}
+	for (size_t i = n; i-- > 0;) {
+		if (started[i])
+			pthread_join(threads[i], NULL);
+		else
+			create_map(&jobs[i]);
+		if (jobs[i].fd < 0)
+			continue;
+		if (bpf_map__reuse_fd(maps[i], jobs[i].fd))
+			verbose("map %s: made at load after all", jobs[i].name);
+		close(jobs[i].fd); /* libbpf keeps a copy */
+	}
+}
+
 static void *destroy_link(void *link)
 {
 	bpf_link__destroy(link);

@@ -53,6 +53,18 @@ int skel_try_load(struct bpf_object_skeleton *skel, bool attach, const char **st
 int skel_load_attach(struct bpf_object_skeleton *skel);
 
 /*
+ * Create large maps of an open object at the same time, a thread each, ahead of its load, which
+ * would make them one after the other: a hash map zeroes its buckets, a preallocated map fills
+ * its elements (memleak's two take 20 ms each here). After open and sizing, before load; plain
+ * maps only (no BTF-typed fields such as spin locks or timers, no initial contents, not
+ * map-in-map), as they are created without BTF. Each map made is handed to libbpf
+ * (bpf_map__reuse_fd), which then creates nothing for it; one that fails is left to the load,
+ * which says why.
+ */
+struct bpf_map;
+void maps_create_together(struct bpf_map *const *maps, size_t n);
+
+/*
  * Destroy BPF links concurrently, a thread each: closing a perf-event link (tracepoint, kprobe,
  * uprobe) waits for the kernel's RCU grace periods, tens of milliseconds apiece, and waits that
  * overlap share them. Sets the pointers to NULL.
