@@ -29,13 +29,15 @@ struct {
 	__type(value, struct exec_event);
 } scratch SEC(".maps");
 
+/* The arguments go in data after the filename (filename_size bytes, set first). */
 static __always_inline void read_args(struct exec_event *e, const char *const *argv)
 {
-	__u32 max_args = exec_cfg.max_args;
+	__u32 max_args = exec_cfg.max_args, base = e->filename_size;
 
 	for (__u32 i = 0; i < EXEC_MAX_ARGS; i++) {
 		const char *arg = NULL;
 		__u32 off = e->args_size;
+		__u64 at = (__u64)base + off; /* 64 bits: no zero-extended copy loses its bounds */
 		long len;
 
 		if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i])) {
@@ -50,14 +52,18 @@ static __always_inline void read_args(struct exec_event *e, const char *const *a
 		}
 		if (off > EXEC_ARGS_SIZE - EXEC_ARG_LEN)
 			return;
-		len = bpf_probe_read_user_str(&e->args[off], EXEC_ARG_LEN, arg);
+		/* Bounds of the sum itself: the verifier does not add up those of its parts. */
+		if (at > PATH_BUF_LEN + EXEC_ARGS_SIZE - EXEC_ARG_LEN)
+			return;
+		barrier_var(at);
+		len = bpf_probe_read_user_str(&e->data[at], EXEC_ARG_LEN, arg);
 		if (len < 0) {
 			e->flags |= EXEC_ARGS_FAULT;
 			return;
 		}
 		/* Older kernels (6.1 among them) return 0, not 1, for an empty string. */
 		if (len == 0) {
-			e->args[off] = '\0';
+			e->data[at] = '\0';
 			len = 1;
 		}
 		if (len == EXEC_ARG_LEN)
@@ -105,7 +111,7 @@ static __always_inline struct exec_event *event_of_current(long ret)
 
 static __always_inline void send_event(const struct exec_event *e)
 {
-	__u64 size = offsetof(struct exec_event, args) + e->args_size;
+	__u64 size = offsetof(struct exec_event, data) + e->filename_size + e->args_size;
 
 	if (size > sizeof(*e))
 		size = sizeof(*e);
@@ -122,6 +128,7 @@ static __always_inline int exec_exit(struct pt_regs *regs, long nr, long ret)
 	const char *const *argv;
 	const char *filename;
 	struct exec_event *e;
+	long len;
 
 	if (ret >= 0)
 		return 0;
@@ -130,7 +137,12 @@ static __always_inline int exec_exit(struct pt_regs *regs, long nr, long ret)
 		return 0;
 	filename = (const char *)(at ? SYSCALL_ARG(true, 2, regs) : SYSCALL_ARG(true, 1, regs));
 	argv = (const char *const *)(at ? SYSCALL_ARG(true, 3, regs) : SYSCALL_ARG(true, 2, regs));
-	bpf_probe_read_user_str(e->filename, sizeof(e->filename), filename);
+	len = bpf_probe_read_user_str(e->data, PATH_BUF_LEN, filename);
+	if (len < 1) { /* a fault, or an empty string on kernels that say 0 for it */
+		e->data[0] = '\0';
+		len = 1;
+	}
+	e->filename_size = len;
 	read_args(e, argv);
 	send_event(e);
 	return 0;
@@ -164,10 +176,13 @@ static __always_inline void read_args_from_new_image(struct exec_event *e)
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	unsigned long start = BPF_CORE_READ(task, mm, arg_start);
 	__u64 len = BPF_CORE_READ(task, mm, arg_end) - start;
+	__u32 base = e->filename_size;
 
 	if (len > EXEC_ARGS_SIZE)
 		len = EXEC_ARGS_SIZE;
-	if (bpf_probe_read_user(e->args, len, (const void *)start)) {
+	if (base > PATH_BUF_LEN)
+		return;
+	if (bpf_probe_read_user(&e->data[base], len, (const void *)start)) {
 		e->flags |= EXEC_ARGS_FAULT;
 		return;
 	}
@@ -181,12 +196,20 @@ int BPF_PROG(exec_done, struct task_struct *task, pid_t old_pid, struct linux_bi
 {
 	struct exec_event *e = event_of_current(0);
 	struct path path;
+	bool complete;
+	int len;
 
 	if (!e)
 		return 0;
 	path = BPF_CORE_READ(bprm, file, f_path);
-	if (path_resolve(&path, e->filename) < 0)
+	len = path_resolve(&path, e->data, &complete);
+	if (!complete)
 		e->flags |= EXEC_PATH_CUT;
+	if (len < 0) {
+		e->data[0] = '\0';
+		len = 0;
+	}
+	e->filename_size = len + 1;
 	e->flags |= EXEC_PATH_RESOLVED;
 	read_args_from_new_image(e);
 	send_event(e);

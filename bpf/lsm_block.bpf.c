@@ -207,14 +207,15 @@ static __always_inline int decide_file(__u32 rule, const struct file_id *id,
 				       const struct path *path, enum lsm_hook hook)
 {
 	struct lsm_block_event *e = decision_begin(rule, hook);
+	bool complete;
 	int len;
 
 	if (e) {
 		e->file = *id;
 		e->family = 0;
 		e->port = 0;
-		len = path_resolve(path, e->path);
-		e->path_len = len < 0 ? 0 : len + 1;
+		len = path_resolve(path, e->path, &complete);
+		e->path_len = len < 0 || !complete ? 0 : len + 1;
 		event_output(e, offsetof(struct lsm_block_event, path) +
 					(e->path_len & (PATH_BUF_LEN - 1)));
 	}

@@ -122,20 +122,18 @@ static __always_inline struct path_scratch *path_scratch_get(void)
 
 /*
  * Write the absolute path of `path` into dst (PATH_BUF_LEN bytes, NUL-terminated). Returns the
- * length without the NUL, or -1 when the path was too deep or too long (dst then holds its tail,
- * starting with "...").
+ * length without the NUL, or -1 when nothing was written; *complete is false when the path was
+ * too deep or too long (dst then holds its tail, starting with "...").
  */
-static __always_inline int path_resolve(const struct path *path, char *dst)
+static __always_inline int path_resolve(const struct path *path, char *dst, bool *complete)
 {
 	struct path_scratch *s = path_scratch_get();
-	bool complete;
-	int len;
 
+	*complete = false;
 	if (!s)
 		return -1;
-	complete = path_walk(s, path);
-	len = path_finish(s, complete, dst);
-	return complete ? len : -1;
+	*complete = path_walk(s, path);
+	return path_finish(s, *complete, dst);
 }
 
 /*

@@ -104,7 +104,7 @@ struct args {
  */
 static void collect_args(const struct exec_event *e, struct args *a)
 {
-	const char *p = e->args, *end = e->args + e->args_size;
+	const char *p = e->data + e->filename_size, *end = p + e->args_size;
 	bool raw = e->flags & EXEC_ARGS_RAW;
 
 	a->count = 0;
@@ -151,8 +151,9 @@ static int handle_event(void *ctx, const void *data, size_t size)
 	struct args args;
 
 	(void)ctx;
-	if (size < offsetof(struct exec_event, args) ||
-	    size < offsetof(struct exec_event, args) + e->args_size)
+	if (size < offsetof(struct exec_event, data) || e->filename_size < 1 ||
+	    e->filename_size > PATH_BUF_LEN ||
+	    size < offsetof(struct exec_event, data) + e->filename_size + e->args_size)
 		return 0;
 	collect_args(e, &args);
 	if (!line_matches(&args))
@@ -164,7 +165,7 @@ static int handle_event(void *ctx, const void *data, size_t size)
 	out_u64(&fields[F_UID], e->uid);
 	out_str(&fields[F_COMM], e->comm, sizeof(e->comm));
 	out_result(&fields[F_RET], e->ret);
-	out_str(&fields[F_FILENAME], e->filename, sizeof(e->filename));
+	out_str(&fields[F_FILENAME], e->data, e->filename_size);
 	print_args(&args);
 	if (args.more || args.cut || (e->flags & EXEC_PATH_CUT))
 		out_bool(&truncated_field, true);

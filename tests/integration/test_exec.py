@@ -385,7 +385,8 @@ def test_head_closes_pipe_and_exits_zero():
 
 
 def test_lost_events_are_reported():
-    # Records are over 4 KiB; a 4 KiB ring buffer can take none, so every exec is lost.
+    # A record carries the arguments: with 5 KB of them none fits a 4 KiB ring buffer, so every
+    # exec is lost.
     d = tempfile.mkdtemp()
     try:
         prog = os.path.join(d, "ebt-lost-exec")
@@ -393,12 +394,31 @@ def test_lost_events_are_reported():
         t = Tracer(["exec", "--json", "--ringbuf-size", "4K", "-n", "ebt-lost-exec"],
                    allow_lost=True)
         for _ in range(5):
-            subprocess.run([prog])
+            subprocess.run([prog] + ["x" * 250] * 20)
         rc, out, err = t.stop()
         assert rc == 0, err
         objs = json_lines(out)
         assert objs == [{"type": "lost", "count": 5}], objs
         assert b"lost 5 events" in err, err
+    finally:
+        shutil.rmtree(d)
+
+
+def test_records_are_as_large_as_what_they_carry():
+    # Only the filename and arguments an exec has are sent: 5 execs of a short command fit a
+    # 4 KiB ring buffer (a record with the whole 4 KiB filename buffer would not fit once).
+    d = tempfile.mkdtemp()
+    try:
+        prog = os.path.join(d, "ebt-small-exec")
+        shutil.copy("/bin/true", prog)
+        t = Tracer(["exec", "--json", "--ringbuf-size", "4K", "-n", "ebt-small-exec"])
+        for _ in range(5):
+            subprocess.run([prog, "one", ""])
+        rc, out, err = t.stop()
+        assert rc == 0, err
+        objs = json_lines(out)
+        assert [(o["filename"], o["argv"]) for o in objs] == [(prog, [prog, "one", ""])] * 5, objs
+        assert b"lost" not in err, err
     finally:
         shutil.rmtree(d)
 
