@@ -351,7 +351,7 @@ static int handle_record(void *ctx, const void *data, size_t size)
 	return 0;
 }
 
-/* Between polls: follow the process's new mappings; once it is gone the run ends (a last report). */
+/* Between polls: follow the process's new mappings; once it is gone, the last report. */
 static bool tick(void *ctx, int *ret)
 {
 	struct run *r = ctx;

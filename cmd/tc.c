@@ -52,7 +52,7 @@ static const struct argp_option options[] = {
 	{},
 };
 
-/* A bare --stats may take its INTERVAL from the next word: argp gives optional values with = only. */
+/* A bare --stats may take its INTERVAL from the next word: argp takes optional values with =. */
 static bool interval_open;
 
 static void set_stats(const char *arg)
@@ -324,7 +324,7 @@ int cmd_tc(int argc, char **argv)
 
 	parse_args(&argp, argc, argv, NULL);
 	check_options();
-	/* sched_cls programs need CAP_NET_ADMIN; the 6.1 verifier also wants CAP_PERFMON for ours. */
+	/* sched_cls programs need CAP_NET_ADMIN; 6.1's verifier also wants CAP_PERFMON for ours. */
 	setup_require_caps(1ull << CAP_BPF | 1ull << CAP_PERFMON | 1ull << CAP_NET_ADMIN);
 	ret = setup_system();
 	if (ret || tc_attach_opts.cleanup)

@@ -175,7 +175,7 @@ int events_run_then(struct bpf_object *obj, const char *what, event_fn fn, void 
 
 	/*
 	 * What loading freed goes back first: mapped after that, the ring adds to the smaller heap
-	 * of the run, and the peak is the larger of the two instead of their sum (~130 KB for exec).
+	 * of the run, and the peak is the larger of the two, not their sum (~130 KB for exec).
 	 */
 	malloc_trim(0);
 	rb = ringbuf_open(bpf_map__fd(map), dispatch_record, &d);

@@ -411,7 +411,7 @@ int report_bpf_error(const char *what, int err)
 		err = -err;
 	/*
 	 * CAP_BPF and CAP_PERFMON were checked first. Without CAP_SYS_ADMIN a refusal may be for
-	 * want of it (mounting tracefs, uprobes on some kernels): grant it before blaming the kernel.
+	 * want of it (mounting tracefs, uprobes on some kernels): grant it, then blame the kernel.
 	 */
 	if ((err == -EPERM || err == -EACCES) && !have_cap(CAP_SYS_ADMIN)) {
 		err_msg("%s failed: %s: it needs CAP_SYS_ADMIN here, which is missing", what,

@@ -44,9 +44,9 @@ bool tracepoint_exists(const char *category, const char *name);
 
 /*
  * The rest of a skeleton's life before tracing, once it is open and its .rodata is written: mount
- * tracefs if a tracepoint program needs it, size the ring buffer (--ringbuf-size), load, hand over the --cgroup directory, and attach unless the
- * caller attaches itself. Pass skel->skeleton. Returns 0, or a negative errno with *step set to
- * what failed.
+ * tracefs if a tracepoint program needs it, size the ring buffer (--ringbuf-size), load, hand
+ * over the --cgroup directory, and attach unless the caller attaches itself. Pass
+ * skel->skeleton. Returns 0, or a negative errno with *step set to what failed.
  */
 int skel_try_load(struct bpf_object_skeleton *skel, bool attach, const char **step);
 /* The same with a one-line error; returns an exit code. On failure the caller destroys. */
