@@ -143,7 +143,7 @@ static __always_inline bool filter_current(void)
  */
 #define FIELD_READ(typed, p, field) ((typed) ? (p)->field : BPF_CORE_READ(p, field))
 
-/* The current task's comm: two loads, where bpf_get_current_comm() costs a helper call and a copy. */
+/* The current task's comm: two loads, where bpf_get_current_comm() is a call and a copy. */
 static __always_inline void current_comm(char comm[TASK_COMM_LEN])
 {
 	struct task_struct *t = bpf_get_current_task_btf();

@@ -32,8 +32,8 @@ struct open_cfg {
 	 * flag_mask is in its flags; both 0: every open. */
 	__u32 acc_modes;
 	__u32 flag_mask;
-	__u32 creat_flags; /* what creat() means: O_CREAT|O_WRONLY|O_TRUNC, as this libc numbers it */
-	__s64 nr[OPEN_SYS_COUNT]; /* the syscalls' numbers here; OPEN_NO_SYSCALL: not on this arch */
+	__u32 creat_flags;	  /* creat(): O_CREAT|O_WRONLY|O_TRUNC, as this libc numbers it */
+	__s64 nr[OPEN_SYS_COUNT]; /* the syscalls' numbers; OPEN_NO_SYSCALL: not on this arch */
 };
 
 /*

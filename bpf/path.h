@@ -2,7 +2,7 @@
 #ifndef EBPFTRACE_BPF_PATH_H
 #define EBPFTRACE_BPF_PATH_H
 
-/* Room for a resolved path in a record, NUL included (a power of two: the BPF side masks with it). */
+/* Room for a resolved path, NUL included (a power of two: the BPF side masks with it). */
 #define PATH_BUF_LEN 4096
 
 #endif

@@ -168,7 +168,7 @@ static __always_inline void record_wait(struct task_struct *t, bool typed)
 		count_lost_event();
 }
 
-/* A preempted task stays on its run queue whatever its state says (it may be on its way to sleep). */
+/* A preempted task stays on its run queue whatever its state says (it may be going to sleep). */
 static __always_inline void on_switch(bool preempt, struct task_struct *prev,
 				      struct task_struct *next, bool typed)
 {

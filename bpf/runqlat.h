@@ -10,7 +10,7 @@
 	10240 /* histograms per interval with a key (-P, -L, --pidnss, --cgroups) */
 #define RUNQLAT_MAX_QUEUED 10240 /* tasks waiting for a CPU at once, when timed in a hash */
 
-/* What one histogram covers; the key of the hists map is the pid, tid, pid namespace or cgroup id. */
+/* What one histogram covers; the hists map's key is the pid, tid, pid namespace or cgroup id. */
 enum runqlat_key {
 	RUNQLAT_KEY_NONE, /* all tasks in one histogram, key 0 */
 	RUNQLAT_KEY_PID,

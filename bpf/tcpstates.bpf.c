@@ -2,9 +2,9 @@
 /*
  * tcpstates: every TCP state change, from the sock:inet_sock_set_state tracepoint: by tp_btf,
  * with the ends read from the socket, or else through its perf event, whose record carries both
- * addresses and ports in either family (that one waits out an RCU grace period as it detaches). The time of each socket's last change is kept by
- * its address, so that the next one says how long the socket was in its old state; the entry
- * goes when the socket reaches CLOSE.
+ * addresses and ports in either family (that one waits out an RCU grace period as it detaches).
+ * The time of each socket's last change is kept by its address, so that the next one says how
+ * long the socket was in its old state; the entry goes when the socket reaches CLOSE.
  */
 #include "common.bpf.h"
 #include "net_match.bpf.h"

@@ -30,7 +30,10 @@ struct count_table {
 typedef void (*count_entry_fn)(void *ctx, const void *key, const uint64_t *counters, size_t n);
 int count_map_each(int map_fd, count_entry_fn fn, void *ctx);
 
-/* Read every key of map_fd, a map of {packets, bytes} counters. 0, or a negative errno (t is then empty). */
+/*
+ * Read every key of map_fd, a map of {packets, bytes} counters. 0, or a negative errno (t is then
+ * empty).
+ */
 int count_table_read(int map_fd, size_t key_size, struct count_table *t);
 void count_table_free(struct count_table *t);
 

@@ -34,7 +34,7 @@ enum metric_type {
 	METRIC_GAUGE,
 	METRIC_INFO,	  /* a gauge of 1 whose labels are the information; name ends in _info */
 	METRIC_HISTOGRAM, /* of durations in seconds (or plain values), with log2 buckets */
-	METRIC_SECONDS, /* a counter of nanoseconds, served in seconds; name ends in _seconds_total */
+	METRIC_SECONDS,	  /* a counter of ns, served in seconds; name ends in _seconds_total */
 };
 
 struct metrics_map;

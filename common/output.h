@@ -43,7 +43,7 @@ void out_hex(const struct out_field *f, uint64_t v);
 void out_octal(const struct out_field *f, uint64_t v);
 /* A field with no value in this row: "-" in tables, no key at all in JSON. */
 void out_none(const struct out_field *f);
-/* A fixed-point number v / 10^decimals, printed with exactly that many decimals (1234, 3: 1.234). */
+/* A fixed-point number v / 10^decimals, printed with that many decimals (1234, 3: 1.234). */
 void out_fixed(const struct out_field *f, uint64_t v, unsigned int decimals);
 /* A syscall result: JSON "key":ret and, when negative, "error":"ENAME"; table 0/value or ENAME. */
 void out_result(const struct out_field *f, int64_t ret);

@@ -97,7 +97,7 @@ int ringbuf_consume(struct ringbuf *rb)
 	/* Records that came while we read are read too, as libbpf does. */
 	while (cons < (prod = __atomic_load_n(rb->producer_pos, __ATOMIC_ACQUIRE))) {
 		while (cons < prod) {
-			/* Headers are 8-byte aligned and never wrap; only the data after one can. */
+			/* Headers are 8-byte aligned and never wrap; the data after one can. */
 			uint32_t *hdr = (uint32_t *)(rb->data + (cons & (rb->size - 1)));
 			uint32_t word = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
 			size_t len = word & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);

@@ -46,7 +46,7 @@ struct tool {
 	/* Links attach made beyond the skeleton's own, destroyed by tool_end (NULL: none). */
 	struct bpf_link **links;
 	size_t n_links;
-	/* After parsing, for tool_run(): settle what the options decide, e.g. columns (NULL: none). */
+	/* After parsing, for tool_run(): settle what options decide, e.g. columns (NULL: none). */
 	void (*parsed)(struct tool *t);
 	/* After the system checks, before loading: what this kernel lacks (NULL: nothing). */
 	int (*check_kernel)(void);
@@ -109,7 +109,7 @@ void tool_end(struct tool *t);
 int tool_run_reports(struct tool *t, int argc, char **argv, const char *map_name,
 		     struct metrics_map *map, const char *what, const double *interval,
 		     const uint64_t *count, hist_print_fn print);
-/* Positional argument n of an interval tool's [interval [count]]; bad ones end with a usage error. */
+/* Positional argument n of an interval tool's [interval [count]]; a bad one is a usage error. */
 void tool_interval_arg(const char *arg, unsigned int n, double *interval, uint64_t *count);
 /* The whole run of an event-streaming tool: parse, load, trace, end. Returns an exit code. */
 int tool_run(struct tool *t, int argc, char **argv);

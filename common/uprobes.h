@@ -26,7 +26,7 @@ struct uprobe_fn {
 	const char *ret_prog; /* the return's program; NULL: none */
 	uint64_t cookie;      /* what bpf_get_attach_cookie() gives both */
 	bool required;	      /* a file without it is an error; otherwise it is left out */
-	bool past_null_check; /* probed after a NULL check of its first argument (skip_null_check) */
+	bool past_null_check; /* probed past a NULL check of its first argument (skip_null_check) */
 };
 
 struct uprobes {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* A uprobe set keeps one of each program's twins: the uprobe_multi one where the kernel has them. */
+/* A uprobe set keeps one of each program's twins: the uprobe_multi one where the kernel can. */
 #include <string.h>
 #include <bpf/libbpf.h>
 #include "memleak.h"
