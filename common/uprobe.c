@@ -29,7 +29,7 @@ static bool find_symbol(Elf *elf, Elf_Scn *scn, const char *name, uint64_t *vadd
 		n = elf_strptr(elf, shdr.sh_link, sym.st_name);
 		if (!n || strcmp(n, name))
 			continue;
-		/* The global definition is the one callers reach; a local one when there is none. */
+		/* The global definition is what callers reach; a local one when there is none. */
 		if (GELF_ST_BIND(sym.st_info) != STB_LOCAL) {
 			*vaddr = sym.st_value;
 			return true;
