@@ -244,8 +244,8 @@ def test_partial_loss_is_counted_exactly():
     burst = 200
     for sub in STREAMING:
         with context() as ctx:
-            if sub.name == "exec":  # one exec per process; a record is over 4 KiB
-                actors, size = [sub.actor(ctx, comm=f"ebtloss{i}") for i in range(12)], "16K"
+            if sub.name == "exec":  # one exec per process; 40 records overflow 4 KiB
+                actors, size = [sub.actor(ctx, comm=f"ebtloss{i}") for i in range(40)], "4K"
                 args = ["-n", "ebtloss"]
             else:
                 actors, size = [sub.actor(ctx, count=burst)], "4K"
