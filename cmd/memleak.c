@@ -173,6 +173,7 @@ struct run {
 	struct memleak_bpf *skel;
 	struct target target;
 	struct symbolizer *sym;
+	struct symbolizer_job ksyms; /* kernel mode: read while the programs load */
 	struct events_reader *reader;
 	struct uprobes uprobes;
 	pid_t pid; /* 0: kernel mode */
@@ -286,6 +287,19 @@ STACK_REPORT_METRICS(report_metrics, "ebpftrace_memleak", "outstanding", "alloca
 		     "Bytes allocated and not freed, at the last report",
 		     "Allocations not freed, at the last report");
 
+/* The symbols for a report; in kernel mode those read meanwhile, taken at the first one. */
+static struct symbolizer *report_symbols(struct run *r)
+{
+	if (!r->ksyms.path)
+		return r->sym;
+	r->sym = symbolizer_new_kernel_wait(&r->ksyms);
+	if (!r->sym)
+		err_msg("cannot read kernel symbols from /proc/kallsyms (%s): stacks show "
+			"addresses",
+			strerror(errno));
+	return r->sym;
+}
+
 static int report(void *ctx)
 {
 	struct run *r = ctx;
@@ -299,7 +313,7 @@ static int report(void *ctx)
 	const struct stack_report_spec spec = { &report_names, &report_metrics, opts.max_stacks,
 						opts.top, opts.show_allocs };
 	const struct stack_source src = { bpf_map__fd(r->skel->maps.stacks), MEMLEAK_STACK_DEPTH,
-					  r->sym };
+					  report_symbols(r) };
 	int err = stack_report_run(&spec, &src, &head, scan, r);
 
 	if (err)
@@ -409,6 +423,8 @@ static int start(struct tool *t, struct run *r, char *exe, size_t size)
 	int ret = target_open(&r->target, opts.command, common_opts.filter.pid, exe, size);
 
 	r->pid = r->target.pid;
+	if (!ret && !r->pid)
+		symbolizer_new_kernel_start(&r->ksyms, "/proc/kallsyms");
 	if (!ret)
 		ret = tool_load(t);
 	if (!ret && r->pid)
@@ -420,13 +436,7 @@ static int start(struct tool *t, struct run *r, char *exe, size_t size)
 	r->reader = events_reader_new(r->skel->obj, handle_record, r);
 	if (!r->reader)
 		return EXIT_RUNTIME;
-	if (!r->pid) {
-		r->sym = symbolizer_new_kernel("/proc/kallsyms");
-		if (!r->sym)
-			err_msg("cannot read kernel symbols from /proc/kallsyms (%s): stacks show "
-				"addresses",
-				strerror(errno));
-	} else if (!r->target.child)
+	if (r->pid && !r->target.child)
 		follow_maps(r);
 	return EXIT_OK;
 }
@@ -469,6 +479,7 @@ int cmd_memleak(int argc, char **argv)
 	events_reader_free(run.reader);
 	tool_end(&tool);
 	symbolizer_free(run.sym);
+	symbolizer_free(symbolizer_new_kernel_wait(&run.ksyms));
 	target_release(&run.target);
 	return ret;
 }

@@ -264,6 +264,36 @@ struct symbolizer *symbolizer_new_kernel(const char *kallsyms)
 	return s;
 }
 
+static void *read_kernel_symbols(void *arg)
+{
+	struct symbolizer_job *job = arg;
+
+	job->sym = symbolizer_new_kernel(job->path);
+	job->err = job->sym ? 0 : errno;
+	return NULL;
+}
+
+void symbolizer_new_kernel_start(struct symbolizer_job *job, const char *kallsyms)
+{
+	*job = (struct symbolizer_job){ .path = kallsyms };
+	job->threaded = !pthread_create(&job->thread, NULL, read_kernel_symbols, job);
+}
+
+struct symbolizer *symbolizer_new_kernel_wait(struct symbolizer_job *job)
+{
+	if (!job->path) {
+		errno = ENOENT;
+		return NULL;
+	}
+	if (job->threaded)
+		pthread_join(job->thread, NULL);
+	else
+		read_kernel_symbols(job); /* no thread could be made: read here */
+	job->path = NULL;
+	errno = job->err;
+	return job->sym;
+}
+
 void symbolizer_free(struct symbolizer *s)
 {
 	if (!s)

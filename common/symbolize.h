@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 struct strbuf;
@@ -35,6 +36,22 @@ struct symbolizer *symbolizer_new_process(pid_t pid);
 /* The kernel, from a kallsyms file (normally /proc/kallsyms). NULL with errno set. */
 struct symbolizer *symbolizer_new_kernel(const char *kallsyms);
 void symbolizer_free(struct symbolizer *s);
+
+/*
+ * Reading /proc/kallsyms costs ~40 ms of kernel time: a caller with other work to do (loading
+ * and attaching) starts it in a thread of its own and takes the result when it first needs it.
+ */
+struct symbolizer_job {
+	const char *path; /* non-NULL while the result waits to be taken */
+	pthread_t thread;
+	bool threaded; /* false: no thread could be made, the wait reads them */
+	struct symbolizer *sym;
+	int err;
+};
+
+void symbolizer_new_kernel_start(struct symbolizer_job *job, const char *kallsyms);
+/* symbolizer_new_kernel()'s result, taken once; NULL with errno set (ENOENT: none started). */
+struct symbolizer *symbolizer_new_kernel_wait(struct symbolizer_job *job);
 
 /*
  * Read the process's mappings again, for libraries it has mapped since: modules still mapped

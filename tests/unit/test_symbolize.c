@@ -132,6 +132,29 @@ TEST(kallsyms_without_addresses_is_refused)
 	unlink(path);
 }
 
+TEST(kallsyms_read_in_a_thread_is_taken_once)
+{
+	const char *path = write_temp("ffffffff81000000 T _stext\nffffffff81000100 t helper\n");
+	struct symbolizer_job job = {};
+	struct symbolizer *s;
+	struct sym_frame f;
+
+	CHECK(path != NULL);
+	if (!path)
+		return;
+	CHECK(symbolizer_new_kernel_wait(&job) == NULL && errno == ENOENT);
+	symbolizer_new_kernel_start(&job, path);
+	s = symbolizer_new_kernel_wait(&job);
+	CHECK(s && symbolize(s, 0xffffffff81000104, false, &f));
+	CHECK_STR_EQ(s ? f.function : "", "helper");
+	CHECK(symbolizer_new_kernel_wait(&job) == NULL);
+	symbolizer_free(s);
+	/* A file that is not there: its errno, from the thread. */
+	symbolizer_new_kernel_start(&job, "/nonexistent/kallsyms");
+	CHECK(symbolizer_new_kernel_wait(&job) == NULL && errno == ENOENT);
+	unlink(path);
+}
+
 TEST(frame_text_and_json)
 {
 	struct sym_frame full = { 0x401136, "/usr/bin/app", "leak", 0x1c, "src/a\"b.c", 42 };
