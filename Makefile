@@ -105,10 +105,11 @@ $(GEN)/core_types.h: $(BPF_OBJS)
 
 # The sections of our programs that attach by the kernel's BTF id of their target, for the ids
 # common/corebtf.c keeps beside the cut-down BTF: "tp_btf/sys_exit", "fentry/tcp_v4_connect"...
+# A raw_tp/X section counts as tp_btf/X: the same prototype, which tracepoint_btf_args() reads.
 $(GEN)/core_attach.h: $(BPF_OBJS)
 	for o in $^; do $(LLVM_READELF) -SW $$o; done | \
-	 sed -n 's/.*\] \(\(tp_btf\|fentry\|fexit\|lsm\)\/[^ ]*\) .*/\1/p' | \
-	 LC_ALL=C sort -u | sed 's/.*/"&",/' > $@
+	 sed -n 's/.*\] \(\(tp_btf\|raw_tp\|fentry\|fexit\|lsm\)\/[^ ]*\) .*/\1/p' | \
+	 sed 's/^raw_tp\//tp_btf\//' | LC_ALL=C sort -u | sed 's/.*/"&",/' > $@
 
 # Fail early, with a message that says what to do, when libbpf or bpftool are too old.
 $(GEN)/versions.ok:

@@ -380,3 +380,64 @@ int percpu_free(struct trace_event_raw_percpu_free_percpu *ctx)
 	forget((__u64)ctx->ptr, MEMLEAK_PERCPU_FREE);
 	return 0;
 }
+
+/*
+ * The same through raw tracepoints, which detach at once: the eight perf tracepoints above wait
+ * out a grace period each as they detach, one after the other (a quarter of a second). Raw, not
+ * BTF-typed: 6.1 refuses a tp_btf program that reads a void * argument. The arguments are those
+ * of Linux 6.1 and later (cmd/memleak.c checks them in the kernel's BTF). Pages are keyed by
+ * their struct page, which is what both ends have.
+ */
+SEC("raw_tp/kmalloc")
+int BPF_PROG(kmalloc_raw, unsigned long call_site, const void *ptr, size_t bytes_req,
+	     size_t bytes_alloc)
+{
+	return kernel_alloc(ctx, (__u64)ptr, bytes_alloc, MEMLEAK_KMALLOC);
+}
+
+SEC("raw_tp/kmem_cache_alloc")
+int BPF_PROG(kmem_cache_alloc_raw, unsigned long call_site, const void *ptr, struct kmem_cache *s)
+{
+	return kernel_alloc(ctx, (__u64)ptr, BPF_CORE_READ(s, size), MEMLEAK_KMEM_CACHE_ALLOC);
+}
+
+SEC("raw_tp/mm_page_alloc")
+int BPF_PROG(page_alloc_raw, struct page *page, unsigned int order)
+{
+	return kernel_alloc(ctx, (__u64)page, memleak_cfg.page_size << order, MEMLEAK_PAGE_ALLOC);
+}
+
+SEC("raw_tp/percpu_alloc_percpu")
+int BPF_PROG(percpu_alloc_raw, unsigned long call_site, bool reserved, bool is_atomic, size_t size,
+	     size_t align, void *base_addr, int off, void *ptr, size_t bytes_alloc)
+{
+	return kernel_alloc(ctx, (__u64)ptr, bytes_alloc, MEMLEAK_PERCPU_ALLOC);
+}
+
+SEC("raw_tp/kfree")
+int BPF_PROG(kfree_raw, unsigned long call_site, const void *ptr)
+{
+	forget((__u64)ptr, MEMLEAK_KFREE);
+	return 0;
+}
+
+SEC("raw_tp/kmem_cache_free")
+int BPF_PROG(kmem_cache_free_raw, unsigned long call_site, const void *ptr)
+{
+	forget((__u64)ptr, MEMLEAK_KMEM_CACHE_FREE);
+	return 0;
+}
+
+SEC("raw_tp/mm_page_free")
+int BPF_PROG(page_free_raw, struct page *page)
+{
+	forget((__u64)page, MEMLEAK_PAGE_FREE);
+	return 0;
+}
+
+SEC("raw_tp/percpu_free_percpu")
+int BPF_PROG(percpu_free_raw, void *base_addr, int off, void *ptr)
+{
+	forget((__u64)ptr, MEMLEAK_PERCPU_FREE);
+	return 0;
+}

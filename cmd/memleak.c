@@ -154,17 +154,23 @@ static const char doc[] =
 	"by outstanding bytes, and a last report when the run or the process ends. "
 	"See ebpftrace-memleak(8).";
 
-static void check_options(void)
+static void check_options(struct tool *t)
 {
+	bool user = opts.command || common_opts.filter.pid;
+
+	if (user && t->method >= 0)
+		usage_error("--method is for kernel mode (without -p or -c)");
+	if (user)
+		t->n_cands = 0; /* one way in: uprobes */
 	if (opts.command && common_opts.filter.pid)
 		usage_error("-c/--command and -p/--pid cannot be used together");
 	if (opts.cfg.min_size > opts.cfg.max_size)
 		usage_error("--min-size is larger than --max-size");
 	if (opts.cfg.combined && (opts.older_ms || opts.show_allocs))
 		usage_error("--combined-only keeps no single allocations: not with --older or -a");
-	if (opts.percpu && (opts.command || common_opts.filter.pid))
+	if (opts.percpu && user)
 		usage_error("--percpu is for kernel mode (without -p or -c)");
-	if ((opts.obj || *opts.prefix) && !opts.command && !common_opts.filter.pid)
+	if ((opts.obj || *opts.prefix) && !user)
 		usage_error("--obj and --symbol-prefix are for a process (-p or -c)");
 }
 
@@ -225,10 +231,17 @@ static int attach_user(struct run *r, const char *exe)
 			      ARRAY_SIZE(alloc_fns));
 }
 
-/* Kernel mode or user mode: the programs of the other do not load. */
-static void choose_programs(struct run *r)
+static bool percpu_tracepoints(enum attach_method m)
 {
-	bool percpu = opts.percpu && tracepoint_exists("percpu", "percpu_alloc_percpu");
+	if (m == METHOD_RAW_TP)
+		return tracepoint_btf_args("percpu_alloc_percpu") > 0;
+	return tracepoint_exists("percpu", "percpu_alloc_percpu");
+}
+
+/* Kernel mode or user mode: the programs of the other do not load. */
+static void choose_programs(struct run *r, enum attach_method m)
+{
+	bool percpu = opts.percpu && percpu_tracepoints(m);
 	struct bpf_program *prog;
 
 	if (opts.percpu && !percpu)
@@ -380,12 +393,22 @@ static bool tick(void *ctx, int *ret)
 /* The run, for the tool's callbacks. */
 static struct run run = { .target = { .go_fd = -1, .err_fd = -1, .pidfd = -1 } };
 
+/* Kernel mode: the arguments the raw tracepoint programs read are those of 6.1 and later. */
+static bool kmem_raw_args_known(void)
+{
+	int percpu = opts.percpu ? tracepoint_btf_args("percpu_alloc_percpu") : 0;
+
+	return tracepoint_btf_args("kmalloc") == 6 && (percpu <= 0 || percpu == 10);
+}
+
 static int configure(void *s, enum attach_method m, const char **step)
 {
 	struct memleak_bpf *skel = run.skel = s;
 
-	(void)m;
-	(void)step;
+	if (m == METHOD_RAW_TP && !kmem_raw_args_known()) {
+		*step = "finding Linux 6.1's arguments in the kmem and percpu tracepoints";
+		return -EOPNOTSUPP;
+	}
 	/*
 	 * Without -t the ring only carries "the process mapped code" notices, and the loop looks at
 	 * maps_changed every 0.1 s anyway: a 1 MiB ring would be 1 MiB of RSS for nothing.
@@ -410,13 +433,19 @@ static int configure(void *s, enum attach_method m, const char **step)
 				       bpf_map__map_flags(skel->maps.allocs) & ~BPF_F_NO_PREALLOC);
 	bpf_map__set_max_entries(skel->maps.stacks, opts.max_stacks);
 	bpf_map__set_max_entries(skel->maps.totals, opts.max_stacks + 1);
-	choose_programs(&run);
+	choose_programs(&run, m);
 	/* Tens of megabytes each to zero or fill: at once. */
 	maps_create_together((struct bpf_map *[]){ skel->maps.allocs, skel->maps.stacks }, 2);
 	return 0;
 }
 
 TOOL_SKELETON_FNS(memleak)
+
+/* Kernel mode: raw tracepoints, which detach at once, where they read the arguments right. */
+static const struct attach_candidate kernel_candidates[] = {
+	{ METHOD_RAW_TP, "kmalloc" },
+	{ METHOD_TRACEPOINT, "kmem:kmalloc" },
+};
 
 static int start(struct tool *t, struct run *r, char *exe, size_t size)
 {
@@ -449,13 +478,14 @@ int cmd_memleak(int argc, char **argv)
 		.args_doc = "[INTERVAL [COUNT]]",
 		.doc = doc,
 		TOOL_SKELETON(memleak),
+		TOOL_CANDIDATES(kernel_candidates),
 		.configure = configure,
 	};
 	char exe[4096] = "";
 	int ret;
 
 	tool_parse(&tool, argc, argv);
-	check_options();
+	check_options(&tool);
 	ret = start(&tool, &run, exe, sizeof(exe));
 	if (!ret) {
 		out_init();

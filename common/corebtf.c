@@ -475,11 +475,20 @@ static int attach_fact(int attach, const char *target, enum attach_fact fact)
 	return -ENOENT;
 }
 
+/* Said under -v: what the copy does not have costs a read of the kernel's whole BTF. */
+static void whole_btf_for(const char *target)
+{
+	verbose("kernel BTF: %s is not in the cached copy: reading the whole BTF", target);
+}
+
 int core_btf_attach_id(int attach, const char *target)
 {
 	int id = attach_fact(attach, target, ATTACH_ID);
 
-	return id > 0 ? id : libbpf_find_vmlinux_btf_id(target, attach);
+	if (id > 0)
+		return id;
+	whole_btf_for(target);
+	return libbpf_find_vmlinux_btf_id(target, attach);
 }
 
 int core_btf_attach_params(int attach, const char *target)
@@ -489,6 +498,7 @@ int core_btf_attach_params(int attach, const char *target)
 
 	if (n >= 0)
 		return n;
+	whole_btf_for(target);
 	full = attach_kind_of(attach) ? btf__load_vmlinux_btf() : NULL;
 	if (!full)
 		return -ENOENT;

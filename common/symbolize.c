@@ -392,14 +392,44 @@ void sym_frame_json(struct strbuf *sb, const struct sym_frame *f)
 	sb_putc(sb, '}');
 }
 
+static bool name_starts(const char *name, const char *prefix)
+{
+	return name && !strncmp(name, prefix, strlen(prefix));
+}
+
+/*
+ * A kernel stack taken by a program on a raw or BTF-typed tracepoint starts inside BPF: the
+ * program (JIT code, which kallsyms may not name), bpf_trace_runN, and where several probes
+ * share the tracepoint its __traceiter_ and __bpf_trace_ functions. The frames up to the code
+ * that hit the tracepoint say nothing of it: how many to leave out.
+ */
+static size_t bpf_frames(struct symbolizer *s, const uint64_t *ips, size_t n)
+{
+	struct sym_frame f;
+	size_t i, run = n;
+
+	if (!s || s->pid)
+		return 0;
+	for (i = 0; i < n && i < 4 && ips[i] && run == n; i++)
+		if (symbolize(s, ips[i], true, &f) && name_starts(f.function, "bpf_trace_run"))
+			run = i;
+	if (run == n)
+		return 0;
+	for (i = run + 1; i < n && ips[i] && symbolize(s, ips[i], true, &f); i++)
+		if (!name_starts(f.function, "__bpf_trace_") &&
+		    !name_starts(f.function, "__traceiter_"))
+			break;
+	return i;
+}
+
 void sym_stack_folded(struct symbolizer *s, const uint64_t *ips, size_t n, struct strbuf *sb)
 {
-	for (size_t i = 0; i < n && ips[i]; i++) {
+	for (size_t i = bpf_frames(s, ips, n), first = i; i < n && ips[i]; i++) {
 		struct sym_frame f = { .addr = ips[i] };
 
 		if (s)
 			symbolize(s, ips[i], true, &f);
-		if (i)
+		if (i > first)
 			sb_putc(sb, ';');
 		if (f.function)
 			sb_puts(sb, f.function);
@@ -411,13 +441,13 @@ void sym_stack_folded(struct symbolizer *s, const uint64_t *ips, size_t n, struc
 void sym_stack(struct symbolizer *s, const uint64_t *ips, size_t n, struct strbuf *sb, bool json,
 	       const char *indent)
 {
-	for (size_t i = 0; i < n && ips[i]; i++) {
+	for (size_t i = bpf_frames(s, ips, n), first = i; i < n && ips[i]; i++) {
 		struct sym_frame f = { .addr = ips[i] };
 
 		if (s)
 			symbolize(s, ips[i], true, &f);
 		if (json) {
-			if (i)
+			if (i > first)
 				sb_putc(sb, ',');
 			sym_frame_json(sb, &f);
 		} else {

@@ -299,12 +299,26 @@ def test_ends_when_the_process_exits():
     assert by_function(last_report(out))["leak_malloc"]["allocs"] == 1
 
 
+KERNEL_METHODS = ("raw_tracepoint", "tracepoint")
+
+
 def test_kernel_mode_reports_symbolized_kernel_stacks():
-    """The test's own kernel allocations: pipes held open while memleak reports. Each
-    allocates a pipe_inode_info (alloc_pipe_info, from do_pipe2); other processes' pipes may add
-    a few to that stack, never take any away."""
+    """With each method: the test's own kernel allocations, pipes held open while memleak
+    reports. Each allocates a pipe_inode_info (alloc_pipe_info, from do_pipe2); other processes'
+    pipes may add a few to that stack, never take any away. A stack starts where the
+    allocation was made: not in the BPF program or the tracepoint's machinery that took it."""
+    methods = lib.usable_methods(KERNEL_METHODS, "tracepoint")
+    lib.assert_methods_forced_and_reported("memleak", methods)
+    for method in methods:
+        report = kernel_report_with_pipes(method)
+        firsts = {s["frames"][0].get("function") or "?" for s in report["stacks"] if s["frames"]}
+        assert not [f for f in firsts if f == "?" or f.startswith(("bpf_", "__traceiter_",
+                                                                   "__bpf_trace_"))], firsts
+
+
+def kernel_report_with_pipes(method):
     pipes = 400  # 800 descriptors: within the usual limit of 1024 (the test VM has it)
-    t = Tracer(["memleak", "--json", "--top", "50", "1", "1"])
+    t = Tracer(["memleak", "--method", method, "--json", "--top", "50", "1", "1"])
     fds = []
     try:
         for _ in range(pipes):
@@ -326,6 +340,7 @@ def test_kernel_mode_reports_symbolized_kernel_stacks():
     assert not [s for s in report["stacks"]
                 if "alloc_bulk" in {f.get("function") for f in s["frames"]}], report["stacks"][:1]
     assert report["allocs_lost"] == 0 and report["allocs"] < 100000, report["allocs"]
+    return report
 
 
 def test_full_maps_are_counted_as_lost():
@@ -353,6 +368,7 @@ def test_usage_errors():
     assert_usage_error(["memleak", "-s", "0", "-p", "1"], r"invalid --sample")
     assert_usage_error(["memleak", "abc"], r"invalid interval")
     assert_usage_error(["memleak", "1", "2", "3"], r"unexpected argument")
+    assert_usage_error(["memleak", "-p", "1", "--method", "tracepoint"], r"--method is for kernel")
 
 
 def test_ring_buffer_is_small_unless_it_carries_rows():

@@ -132,6 +132,44 @@ TEST(kallsyms_without_addresses_is_refused)
 	unlink(path);
 }
 
+/* The program, bpf_trace_run2 and __traceiter_kmalloc are left out; a later bpf_trace_run stays. */
+TEST(kernel_stacks_start_where_the_tracepoint_was_hit)
+{
+	const char *path = write_temp("ffffffff81000000 T _stext\n"
+				      "ffffffff81000100 T bpf_trace_run2\n"
+				      "ffffffff81000200 T __traceiter_kmalloc\n"
+				      "ffffffff81000300 T __kmalloc\n"
+				      "ffffffff81000400 T caller\n"
+				      "ffffffff81000500 T _etext\n");
+	static const uint64_t ips[] = { 0xffffffffc0002345,
+					0xffffffff81000110,
+					0xffffffff81000210,
+					0xffffffff81000320,
+					0xffffffff81000410,
+					0xffffffff81000110,
+					0 };
+	struct symbolizer *s = path ? symbolizer_new_kernel(path) : NULL;
+	struct strbuf sb = {};
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	sym_stack(s, ips, 7, &sb, false, "");
+	CHECK_MEM_EQ(
+		sb.buf, sb.len,
+		"__kmalloc+0x20 [kernel]\ncaller+0x10 [kernel]\nbpf_trace_run2+0x10 [kernel]\n");
+	sb.len = 0;
+	sym_stack_folded(s, ips, 7, &sb);
+	CHECK_MEM_EQ(sb.buf, sb.len, "__kmalloc;caller;bpf_trace_run2");
+	sb.len = 0;
+	/* Without a bpf_trace_run among the first frames, every frame is shown. */
+	sym_stack(s, ips + 3, 2, &sb, false, "");
+	CHECK_MEM_EQ(sb.buf, sb.len, "__kmalloc+0x20 [kernel]\ncaller+0x10 [kernel]\n");
+	sb_free(&sb);
+	symbolizer_free(s);
+	unlink(path);
+}
+
 TEST(kallsyms_read_in_a_thread_is_taken_once)
 {
 	const char *path = write_temp("ffffffff81000000 T _stext\nffffffff81000100 t helper\n");
