@@ -36,6 +36,25 @@ struct {
 	__type(value, __u32);
 } cgroup_filter SEC(".maps");
 
+/*
+ * A slot for a map that user space makes while the programs load and attach (struct late_map in
+ * common/setup.h). late_map_get() is NULL until the map is in it.
+ */
+#define LATE_MAP_SLOT(name)                               \
+	struct {                                          \
+		__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS); \
+		__uint(max_entries, 1);                   \
+		__uint(key_size, sizeof(__u32));          \
+		__uint(value_size, sizeof(__u32));        \
+	} name SEC(".maps")
+
+static __always_inline void *late_map_get(void *slot)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(slot, &zero);
+}
+
 static __always_inline void count_lost_event(void)
 {
 	__u32 zero = 0;

@@ -27,24 +27,12 @@ __u64 allocs_lost;
 __u64 maps_changed;
 
 /*
- * Allocated as entries come: preallocating a million of them took 0.7 s at start and as much
- * again at exit, for a process that may have a handful outstanding. Preallocated for the kernel
- * (cmd/memleak.c says why).
+ * Two maps of tens of megabytes, made by user space while the programs load (cmd/memleak.c):
+ * allocs, a hash of struct memleak_alloc by address, and stacks, a stack trace map of
+ * MEMLEAK_STACK_DEPTH frames.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 1 << 20); /* set from --max-allocs before load */
-	__type(key, __u64);
-	__type(value, struct memleak_alloc);
-} allocs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384); /* set from --max-stacks before load */
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, MEMLEAK_STACK_DEPTH * sizeof(__u64));
-} stacks SEC(".maps");
+LATE_MAP_SLOT(allocs_slot);
+LATE_MAP_SLOT(stacks_slot);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -121,19 +109,20 @@ static __always_inline void total_add(__s64 stack_id, __s64 bytes, __s64 allocs_
 /* The block at addr is gone (freed, or replaced by realloc). */
 static __noinline void forget(__u64 addr, __u32 call)
 {
+	void *allocs = late_map_get(&allocs_slot);
 	struct memleak_alloc *a;
 	__s64 stack_id;
 	__u64 size;
 
-	if (!addr)
+	if (!addr || !allocs)
 		return;
-	a = bpf_map_lookup_elem(&allocs, &addr);
+	a = bpf_map_lookup_elem(allocs, &addr);
 	if (!a)
 		return;
 	size = a->size;
 	stack_id = a->stack_id;
 	/* Two frees racing for one address: only the one that deletes it counts. */
-	if (bpf_map_delete_elem(&allocs, &addr))
+	if (bpf_map_delete_elem(allocs, &addr))
 		return;
 	if (memleak_cfg.combined)
 		total_add(stack_id, -(__s64)size, -1);
@@ -144,14 +133,17 @@ static __noinline void forget(__u64 addr, __u32 call)
 static __noinline void remember(void *ctx, __u64 addr, __u64 size, __u32 call)
 {
 	struct memleak_alloc a = { .size = size, .ts_ns = bpf_ktime_get_ns() };
+	void *allocs = late_map_get(&allocs_slot), *stacks = late_map_get(&stacks_slot);
 
-	a.stack_id = bpf_get_stackid(ctx, &stacks, memleak_cfg.user ? BPF_F_USER_STACK : 0);
+	if (!allocs || !stacks)
+		return;
+	a.stack_id = bpf_get_stackid(ctx, stacks, memleak_cfg.user ? BPF_F_USER_STACK : 0);
 	if (a.stack_id < 0)
 		__sync_fetch_and_add(&stacks_lost, 1);
-	if (bpf_map_update_elem(&allocs, &addr, &a, BPF_NOEXIST)) {
+	if (bpf_map_update_elem(allocs, &addr, &a, BPF_NOEXIST)) {
 		/* A block whose free we did not see (or a full map): replace it. */
 		forget(addr, call);
-		if (bpf_map_update_elem(&allocs, &addr, &a, BPF_NOEXIST)) {
+		if (bpf_map_update_elem(allocs, &addr, &a, BPF_NOEXIST)) {
 			__sync_fetch_and_add(&allocs_lost, 1);
 			return;
 		}

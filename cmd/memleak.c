@@ -184,6 +184,9 @@ struct run {
 	struct uprobes uprobes;
 	pid_t pid; /* 0: kernel mode */
 	uint64_t maps_seen;
+	struct late_map allocs, stacks; /* bpf/memleak.bpf.c's allocs_slot and stacks_slot */
+	bool maps_started; /* at the first method's configure(); the others share them */
+	int maps_err;
 };
 
 #define CALL_NAME(call, name) [MEMLEAK_##call] = name
@@ -289,8 +292,8 @@ static int scan(void *ctx, struct stack_report *rep)
 		err = map_scan(bpf_map__fd(r->skel->maps.totals), sizeof(int64_t),
 			       sizeof(struct memleak_total), scan_total, rep);
 	else
-		err = map_scan(bpf_map__fd(r->skel->maps.allocs), sizeof(uint64_t),
-			       sizeof(struct memleak_alloc), scan_alloc, rep);
+		err = map_scan(r->allocs.fd, sizeof(uint64_t), sizeof(struct memleak_alloc),
+			       scan_alloc, rep);
 	if (!err && r->sym && r->pid)
 		symbolizer_refresh(r->sym);
 	return err;
@@ -325,8 +328,7 @@ static int report(void *ctx)
 	const struct stack_report_head head = { r->pid, losses, ARRAY_SIZE(losses) };
 	const struct stack_report_spec spec = { &report_names, &report_metrics, opts.max_stacks,
 						opts.top, opts.show_allocs };
-	const struct stack_source src = { bpf_map__fd(r->skel->maps.stacks), MEMLEAK_STACK_DEPTH,
-					  report_symbols(r) };
+	const struct stack_source src = { r->stacks.fd, MEMLEAK_STACK_DEPTH, report_symbols(r) };
 	int err = stack_report_run(&spec, &src, &head, scan, r);
 
 	if (err)
@@ -401,9 +403,49 @@ static bool kmem_raw_args_known(void)
 	return tracepoint_btf_args("kmalloc") == 6 && (percpu <= 0 || percpu == 10);
 }
 
+/*
+ * allocs and stacks: tens of megabytes each to zero or fill, made while the programs load. Tracing
+ * the kernel, an element allocated as it comes is itself a kernel allocation to track: on 6.1 the
+ * BPF allocator's refills (alloc_bulk) filled the map with themselves within a second.
+ * Preallocated, the map allocates nothing while it traces. A process's is allocated as entries
+ * come: preallocating a million took 0.7 s at start and as much again at exit, for a process that
+ * may have a handful outstanding.
+ */
+static int late_maps_start(struct run *r)
+{
+	int err;
+
+	if (!opts.max_stacks)
+		opts.max_stacks = r->pid ? USER_STACKS : KERNEL_STACKS;
+	r->allocs = (struct late_map){ .type = BPF_MAP_TYPE_HASH,
+				       .name = "allocs",
+				       .key_size = sizeof(uint64_t),
+				       .value_size = sizeof(struct memleak_alloc),
+				       .max_entries = opts.max_allocs,
+				       .flags = r->pid ? BPF_F_NO_PREALLOC : 0 };
+	r->stacks = (struct late_map){ .type = BPF_MAP_TYPE_STACK_TRACE,
+				       .name = "stacks",
+				       .key_size = sizeof(uint32_t),
+				       .value_size = MEMLEAK_STACK_DEPTH * sizeof(uint64_t),
+				       .max_entries = opts.max_stacks };
+	err = late_map_start(&r->allocs);
+	return err ? err : late_map_start(&r->stacks);
+}
+
+/* After the load and attach: they are in their slots, and tracing starts. */
+static int late_maps_wait(struct run *r)
+{
+	int err = late_map_wait(&r->allocs);
+
+	if (!err)
+		err = late_map_wait(&r->stacks);
+	return err ? report_bpf_error("making the allocations and stacks maps", err) : EXIT_OK;
+}
+
 static int configure(void *s, enum attach_method m, const char **step)
 {
 	struct memleak_bpf *skel = run.skel = s;
+	int err;
 
 	if (m == METHOD_RAW_TP && !kmem_raw_args_known()) {
 		*step = "finding Linux 6.1's arguments in the kmem and percpu tracepoints";
@@ -420,22 +462,23 @@ static int configure(void *s, enum attach_method m, const char **step)
 	opts.cfg.hold = run.target.child;
 	opts.cfg.page_size = sysconf(_SC_PAGESIZE);
 	skel->rodata->memleak_cfg = opts.cfg;
-	if (!opts.max_stacks)
-		opts.max_stacks = run.pid ? USER_STACKS : KERNEL_STACKS;
-	bpf_map__set_max_entries(skel->maps.allocs, opts.max_allocs);
-	/*
-	 * Tracing the kernel, an element allocated as it comes is itself a kernel allocation to
-	 * track: on 6.1 the BPF allocator's refills (alloc_bulk) filled the map with themselves
-	 * within a second. Preallocated, the map allocates nothing while it traces.
-	 */
-	if (!run.pid)
-		bpf_map__set_map_flags(skel->maps.allocs,
-				       bpf_map__map_flags(skel->maps.allocs) & ~BPF_F_NO_PREALLOC);
-	bpf_map__set_max_entries(skel->maps.stacks, opts.max_stacks);
+	if (!run.maps_started) {
+		run.maps_started = true;
+		run.maps_err = late_maps_start(&run);
+	}
+	if (run.maps_err) {
+		*step = "making the allocations and stacks maps";
+		return run.maps_err;
+	}
+	err = late_map_bind(&run.allocs, skel->maps.allocs_slot);
+	if (!err)
+		err = late_map_bind(&run.stacks, skel->maps.stacks_slot);
+	if (err) {
+		*step = "giving the allocations and stacks maps their slots";
+		return err;
+	}
 	bpf_map__set_max_entries(skel->maps.totals, opts.max_stacks + 1);
 	choose_programs(&run, m);
-	/* Tens of megabytes each to zero or fill: at once. */
-	maps_create_together((struct bpf_map *[]){ skel->maps.allocs, skel->maps.stacks }, 2);
 	return 0;
 }
 
@@ -460,6 +503,8 @@ static int start(struct tool *t, struct run *r, char *exe, size_t size)
 		ret = attach_user(r, exe);
 	t->links = r->uprobes.links;
 	t->n_links = r->uprobes.n;
+	if (!ret)
+		ret = late_maps_wait(r);
 	if (ret)
 		return ret;
 	r->reader = events_reader_new(r->skel->obj, handle_record, r);
@@ -508,6 +553,8 @@ int cmd_memleak(int argc, char **argv)
 	}
 	events_reader_free(run.reader);
 	tool_end(&tool);
+	late_map_free(&run.allocs);
+	late_map_free(&run.stacks);
 	symbolizer_free(run.sym);
 	symbolizer_free(symbolizer_new_kernel_wait(&run.ksyms));
 	target_release(&run.target);

@@ -274,57 +274,74 @@ int skel_load_attach(struct bpf_object_skeleton *skel)
 	return err ? report_bpf_error(step, err) : EXIT_OK;
 }
 
-#define MAPS_AT_ONCE 8
-
-struct map_job {
-	enum bpf_map_type type;
-	char name[BPF_OBJ_NAME_LEN];
-	__u32 key_size, value_size, max_entries, flags;
-	__u64 extra;
-	int fd;
-};
-
-static void *create_map(void *arg)
+/* The map, then into its slot: the update waits out a grace period (maybe_wait_bpf_programs). */
+static void *make_late_map(void *arg)
 {
-	struct map_job *j = arg;
-	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = j->flags, .map_extra = j->extra);
+	struct late_map *m = arg;
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = m->flags);
+	__u32 zero = 0;
 
-	j->fd = bpf_map_create(j->type, j->name, j->key_size, j->value_size, j->max_entries, &o);
+	m->fd = bpf_map_create(m->type, m->name, m->key_size, m->value_size, m->max_entries, &o);
+	if (m->fd < 0 || bpf_map_update_elem(m->slot_fd, &zero, &m->fd, BPF_ANY))
+		m->err = -errno;
 	return NULL;
 }
 
-void maps_create_together(struct bpf_map *const *maps, size_t n)
+/* The slot, made from a one-entry map of the same kind (the kernel keeps what it needs of it). */
+static int make_slot(const struct late_map *m)
 {
-	pthread_t threads[MAPS_AT_ONCE];
-	struct map_job jobs[MAPS_AT_ONCE];
-	bool started[MAPS_AT_ONCE];
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = m->flags);
+	int template, slot;
 
-	n = n < MAPS_AT_ONCE ? n : MAPS_AT_ONCE;
-	for (size_t i = 0; i < n; i++) {
-		const struct bpf_map *m = maps[i];
+	template = bpf_map_create(m->type, m->name, m->key_size, m->value_size, 1, &o);
+	if (template <0)
+		return -errno;
+	o.map_flags = 0;
+	o.inner_map_fd = template;
+	slot = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, m->name, sizeof(__u32), sizeof(__u32), 1,
+			      &o);
+	slot = slot < 0 ? -errno : slot;
+	close(template);
+	return slot;
+}
 
-		jobs[i] = (struct map_job){ .type = bpf_map__type(m),
-					    .key_size = bpf_map__key_size(m),
-					    .value_size = bpf_map__value_size(m),
-					    .max_entries = bpf_map__max_entries(m),
-					    .flags = bpf_map__map_flags(m),
-					    .extra = bpf_map__map_extra(m),
-					    .fd = -1 };
-		snprintf(jobs[i].name, sizeof(jobs[i].name), "%s", bpf_map__name(m));
-		/* The last one is this thread's. */
-		started[i] = i + 1 < n && !pthread_create(&threads[i], NULL, create_map, &jobs[i]);
-	}
-	for (size_t i = n; i-- > 0;) {
-		if (started[i])
-			pthread_join(threads[i], NULL);
-		else
-			create_map(&jobs[i]);
-		if (jobs[i].fd < 0)
-			continue;
-		if (bpf_map__reuse_fd(maps[i], jobs[i].fd))
-			verbose("map %s: made at load after all", jobs[i].name);
-		close(jobs[i].fd); /* libbpf keeps a copy */
-	}
+int late_map_start(struct late_map *m)
+{
+	m->fd = -1;
+	m->err = 0;
+	m->started = false;
+	m->slot_fd = make_slot(m);
+	m->live = m->slot_fd >= 0;
+	if (!m->live)
+		return m->slot_fd;
+	m->started = !pthread_create(&m->thread, NULL, make_late_map, m);
+	if (!m->started)
+		make_late_map(m);
+	return 0;
+}
+
+int late_map_bind(struct late_map *m, struct bpf_map *slot)
+{
+	return bpf_map__reuse_fd(slot, m->slot_fd);
+}
+
+int late_map_wait(struct late_map *m)
+{
+	if (m->started)
+		pthread_join(m->thread, NULL);
+	m->started = false;
+	return m->err;
+}
+
+void late_map_free(struct late_map *m)
+{
+	if (!m->live)
+		return;
+	late_map_wait(m);
+	if (m->fd >= 0)
+		close(m->fd);
+	close(m->slot_fd);
+	m->live = false;
 }
 
 static void *destroy_link(void *link)

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
+#include <linux/bpf.h>
 #include <linux/capability.h>
 
 /* Older kernel headers lack the capabilities of 5.8. */
@@ -53,16 +55,32 @@ int skel_try_load(struct bpf_object_skeleton *skel, bool attach, const char **st
 int skel_load_attach(struct bpf_object_skeleton *skel);
 
 /*
- * Create large maps of an open object at the same time, a thread each, ahead of its load, which
- * would make them one after the other: a hash map zeroes its buckets, a preallocated map fills
- * its elements (memleak's two take 20 ms each here). After open and sizing, before load; plain
- * maps only (no BTF-typed fields such as spin locks or timers, no initial contents, not
- * map-in-map), as they are created without BTF. Each map made is handed to libbpf
- * (bpf_map__reuse_fd), which then creates nothing for it; one that fails is left to the load,
- * which says why.
+ * A map too large to make before the load, as it would hold the load up: a hash map zeroes its
+ * buckets, a preallocated map fills its elements (memleak's take 10-20 ms each here). The
+ * programs reach it through a one-slot BPF_MAP_TYPE_ARRAY_OF_MAPS (LATE_MAP_SLOT in
+ * bpf/common.bpf.h), made at once; a thread makes the map and puts it in the slot while they load
+ * and attach, and late_map_wait() waits for that before tracing starts. Until then the programs
+ * find the slot empty. Plain maps only, made without BTF.
+ * Set the definition, then late_map_start(); late_map_bind() each skeleton's slot before its
+ * load; late_map_wait() after it; late_map_free() at the end, whatever happened.
  */
+struct late_map {
+	enum bpf_map_type type;
+	const char *name;
+	__u32 key_size, value_size, max_entries, flags;
+	/* set by late_map_start() */
+	int slot_fd;
+	int fd, err; /* the map, once made; or why not */
+	pthread_t thread;
+	bool started, live;
+};
+/* 0, or a negative errno (not even the slot could be made). */
+int late_map_start(struct late_map *m);
 struct bpf_map;
-void maps_create_together(struct bpf_map *const *maps, size_t n);
+int late_map_bind(struct late_map *m, struct bpf_map *slot);
+/* The map is in its slot: 0, or a negative errno. */
+int late_map_wait(struct late_map *m);
+void late_map_free(struct late_map *m);
 
 /*
  * Destroy BPF links concurrently, a thread each: closing a perf-event link (tracepoint, kprobe,

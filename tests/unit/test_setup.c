@@ -1,42 +1,67 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Maps made ahead of the load: libbpf takes them as they were made, and creates nothing. */
+/* Maps made while the programs load: the slot at once, the map itself in a thread. */
+#include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "memleak.h"
-#include "memleak.skel.h"
 #include "setup.h"
 #include "unit.h"
 
-static void check_made(const struct bpf_map *m, enum bpf_map_type type, __u32 max_entries,
-		       __u32 flags)
+static __u32 map_id(int fd, __u32 *max_entries, __u32 *flags)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 
-	/* Before the load, a map libbpf is to create has no kernel map behind its fd. */
-	CHECK_INT_EQ(bpf_map_get_info_by_fd(bpf_map__fd(m), &info, &len), 0);
-	CHECK_INT_EQ(info.type, type);
-	CHECK_INT_EQ(info.max_entries, max_entries);
-	CHECK_INT_EQ(info.map_flags, flags);
-	CHECK_STR_EQ(bpf_map__name(m), info.name);
+	if (bpf_map_get_info_by_fd(fd, &info, &len))
+		return 0;
+	*max_entries = info.max_entries;
+	*flags = info.map_flags;
+	return info.id;
 }
 
-TEST(maps_create_together_hands_libbpf_maps_made_as_defined)
+TEST(late_map_is_made_as_defined_and_put_in_its_slot)
 {
-	struct memleak_bpf *skel = memleak_bpf__open();
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
+	struct late_map m = { .type = BPF_MAP_TYPE_HASH,
+			      .name = "late",
+			      .key_size = 8,
+			      .value_size = 24,
+			      .max_entries = 4096,
+			      .flags = BPF_F_NO_PREALLOC };
+	struct bpf_map_info slot = {};
+	__u32 len = sizeof(slot), max = 0, flags = 0, zero = 0, id, inner_id = 0;
 
-	CHECK(skel != NULL);
-	if (!skel)
-		return;
-	bpf_map__set_max_entries(skel->maps.allocs, 4096);
-	bpf_map__set_max_entries(skel->maps.stacks, 512);
-	CHECK(bpf_map_get_info_by_fd(bpf_map__fd(skel->maps.stacks), &info, &len) < 0);
-	maps_create_together((struct bpf_map *[]){ skel->maps.allocs, skel->maps.stacks }, 2);
-	check_made(skel->maps.allocs, BPF_MAP_TYPE_HASH, 4096, BPF_F_NO_PREALLOC);
-	check_made(skel->maps.stacks, BPF_MAP_TYPE_STACK_TRACE, 512, 0);
-	CHECK_INT_EQ(bpf_map__value_size(skel->maps.stacks), MEMLEAK_STACK_DEPTH * 8);
-	memleak_bpf__destroy(skel);
+	CHECK_INT_EQ(late_map_start(&m), 0);
+	CHECK_INT_EQ(bpf_map_get_info_by_fd(m.slot_fd, &slot, &len), 0);
+	CHECK_INT_EQ(slot.type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	CHECK_INT_EQ(slot.max_entries, 1);
+	CHECK_INT_EQ(late_map_wait(&m), 0);
+	id = map_id(m.fd, &max, &flags);
+	CHECK_INT_EQ(max, 4096);
+	CHECK_INT_EQ(flags, BPF_F_NO_PREALLOC);
+	/* From user space a map of maps gives the id of the map in the slot. */
+	CHECK_INT_EQ(bpf_map_lookup_elem(m.slot_fd, &zero, &inner_id), 0);
+	CHECK(id != 0 && inner_id == id);
+	late_map_free(&m);
+	CHECK(!m.live);
+}
+
+TEST(late_map_that_cannot_be_made_says_why)
+{
+	/* A stack trace map's values are whole frames: 12 bytes is refused, so there is no slot. */
+	struct late_map bad = { .type = BPF_MAP_TYPE_STACK_TRACE,
+				.name = "bad",
+				.key_size = 4,
+				.value_size = 12,
+				.max_entries = 64 };
+	int devnull = open("/dev/null", O_RDONLY);
+	/* Never started, its fds are not ours to close, whatever they hold. */
+	struct late_map never = { .slot_fd = devnull, .fd = devnull };
+
+	CHECK_INT_EQ(late_map_start(&bad), -EINVAL);
+	CHECK(!bad.live);
+	late_map_free(&bad);
+	late_map_free(&never);
+	CHECK(devnull >= 0 && fcntl(devnull, F_GETFD) >= 0);
+	close(devnull);
 }
