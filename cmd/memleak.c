@@ -179,7 +179,7 @@ struct run {
 	struct memleak_bpf *skel;
 	struct target target;
 	struct symbolizer *sym;
-	struct symbolizer_job ksyms; /* kernel mode: read while the programs load */
+	struct symbolizer_job ksyms; /* kernel mode: read while tracing, until the first report */
 	struct events_reader *reader;
 	struct uprobes uprobes;
 	pid_t pid; /* 0: kernel mode */
@@ -495,8 +495,6 @@ static int start(struct tool *t, struct run *r, char *exe, size_t size)
 	int ret = target_open(&r->target, opts.command, common_opts.filter.pid, exe, size);
 
 	r->pid = r->target.pid;
-	if (!ret && !r->pid)
-		symbolizer_new_kernel_start(&r->ksyms, "/proc/kallsyms");
 	if (!ret)
 		ret = tool_load(t);
 	if (!ret && r->pid)
@@ -507,6 +505,9 @@ static int start(struct tool *t, struct run *r, char *exe, size_t size)
 		ret = late_maps_wait(r);
 	if (ret)
 		return ret;
+	/* Not during the load: the maps and the verifier keep both CPUs busy then. */
+	if (!r->pid)
+		symbolizer_new_kernel_start(&r->ksyms, "/proc/kallsyms");
 	r->reader = events_reader_new(r->skel->obj, handle_record, r);
 	if (!r->reader)
 		return EXIT_RUNTIME;

@@ -38,8 +38,9 @@ struct symbolizer *symbolizer_new_kernel(const char *kallsyms);
 void symbolizer_free(struct symbolizer *s);
 
 /*
- * Reading /proc/kallsyms costs ~40 ms of kernel time: a caller with other work to do (loading
- * and attaching) starts it in a thread of its own and takes the result when it first needs it.
+ * Reading /proc/kallsyms costs ~40 ms of kernel time: a caller with other work to do (tracing
+ * until a first report) starts it in a thread of its own and takes the result when it first
+ * needs it.
  */
 struct symbolizer_job {
 	const char *path; /* non-NULL while the result waits to be taken */
